@@ -1,0 +1,1 @@
+"""ORM-free business logic of the CRM AI Agent (importable without Odoo)."""

@@ -1,0 +1,123 @@
+"""Provider-neutral description of what a webhook delivered.
+
+Every channel parser turns one provider request body into a list of
+:class:`InboundItem`. The webhook stores one ``crm.ai.message`` per item
+(deduplicated on the provider id), and the processing job works from the
+stored raw piece only, so parsing must be deterministic and side-effect free.
+
+No Odoo import here: this module is used by the server and by plain unit tests.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+KIND_MESSAGE = "message"  # something a person wrote (or sent as media)
+KIND_STATUS = "status"  # delivery state of one of our outbound messages
+KIND_EVENT = "event"  # anything else: stored, marked skipped, never an error
+
+KINDS = (KIND_MESSAGE, KIND_STATUS, KIND_EVENT)
+
+MESSAGE_TYPES = (
+    "text",
+    "interactive",  # button / list reply, quick reply, postback, callback query
+    "image",
+    "audio",
+    "video",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "reaction",
+    "unsupported",
+)
+
+STATUSES = ("sent", "delivered", "read", "failed")
+
+
+@dataclass
+class Attachment:
+    """A media item. Bytes are fetched later, by the job, never in the request."""
+
+    kind: str  # image / audio / video / document / sticker
+    media_id: str = ""  # provider media id (WhatsApp Cloud id, Telegram file_id)
+    url: str = ""  # direct URL when the provider gives one (Meta IG/Messenger, Evolution)
+    mime_type: str = ""
+    filename: str = ""
+    caption: str = ""
+    sha256: str = ""
+    data_b64: str = ""  # inline bytes (Evolution with base64 enabled)
+
+
+@dataclass
+class InboundItem:
+    """One thing a provider told us about.
+
+    ``external_id`` is the provider's id for the item and must be stable across
+    redeliveries of the same item (it is the deduplication key together with
+    the channel and direction).
+    """
+
+    kind: str
+    external_id: str
+    # -- who --------------------------------------------------------------
+    sender_id: str = ""  # main channel identity (wa_id, scoped id, tg user id, visitor id)
+    sender_alt_ids: list = field(default_factory=list)  # other ids of the same person
+    name: str = ""
+    username: str = ""
+    phone: str = ""  # raw, as the provider gives it; normalised by services.phone
+    email: str = ""
+    language: str = ""
+    # -- what -------------------------------------------------------------
+    message_type: str = "text"
+    text: str = ""
+    attachments: list = field(default_factory=list)  # list[Attachment]
+    location: dict = field(default_factory=dict)  # {latitude, longitude, name, address}
+    shared_contacts: list = field(default_factory=list)  # [{name, phones, emails}]
+    reply_to_id: str = ""
+    is_edit: bool = False
+    timestamp: datetime | None = None  # UTC, naive-free
+    # -- status events ----------------------------------------------------
+    status: str = ""  # one of STATUSES
+    status_error: str = ""
+    ref_external_id: str = ""  # our outbound message the status refers to
+    # -- bookkeeping ------------------------------------------------------
+    skip_reason: str = ""  # non-empty: store but do not process (echo, fromMe, group...)
+    event_type: str = ""  # provider event name, for KIND_EVENT items
+    raw: dict = field(default_factory=dict)  # the part of the payload this item came from
+
+    def to_dict(self):
+        data = asdict(self)
+        if self.timestamp:
+            data["timestamp"] = self.timestamp.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        data = dict(data)
+        data["attachments"] = [
+            a if isinstance(a, Attachment) else Attachment(**a) for a in data.get("attachments") or []
+        ]
+        ts = data.get("timestamp")
+        if isinstance(ts, str) and ts:
+            data["timestamp"] = datetime.fromisoformat(ts)
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def ts_from_seconds(value):
+    """Provider timestamp in seconds (int or numeric string) -> aware UTC datetime."""
+    try:
+        return datetime.fromtimestamp(int(float(value)), tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def ts_from_millis(value):
+    try:
+        return datetime.fromtimestamp(int(float(value)) / 1000.0, tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+class PayloadError(ValueError):
+    """The body is not a payload of the expected provider shape (answer 400)."""

@@ -1,0 +1,1 @@
+"""One module per messaging provider: parse inbound bodies, build outbound ones."""
