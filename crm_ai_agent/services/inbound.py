@@ -67,9 +67,11 @@ class InboundItem:
     phone: str = ""  # raw, as the provider gives it; normalised by services.phone
     email: str = ""
     language: str = ""
+    account_id: str = ""  # our own account it was addressed to (phone_number_id, page/IG id, instance)
     # -- what -------------------------------------------------------------
     message_type: str = "text"
     text: str = ""
+    interactive_id: str = ""  # machine value of the chosen button / list row / quick reply / postback / callback
     attachments: list = field(default_factory=list)  # list[Attachment]
     location: dict = field(default_factory=dict)  # {latitude, longitude, name, address}
     shared_contacts: list = field(default_factory=list)  # [{name, phones, emails}]
