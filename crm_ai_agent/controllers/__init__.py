@@ -1,0 +1,2 @@
+from . import webhook
+from . import webchat

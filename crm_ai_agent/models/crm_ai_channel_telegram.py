@@ -1,0 +1,97 @@
+import secrets
+
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+from ..services import signatures
+from ..services.providers import telegram
+from .crm_ai_channel_provider import WebhookReject
+
+TELEGRAM_URL = "https://api.telegram.org"
+
+
+class CrmAiChannel(models.Model):
+    _inherit = "crm.ai.channel"
+
+    channel_type = fields.Selection(selection_add=[("telegram", "Telegram")], ondelete={"telegram": "cascade"})
+    telegram_bot_token = fields.Char(string="Bot Token", groups="base.group_system", copy=False)
+    telegram_secret_token = fields.Char(
+        string="Webhook Secret Token",
+        groups="base.group_system",
+        copy=False,
+        default=lambda self: secrets.token_urlsafe(32),
+        help="Sent by Telegram in X-Telegram-Bot-Api-Secret-Token on every update.",
+    )
+
+    def action_telegram_set_webhook(self):
+        self.ensure_one()
+        if self.channel_type != "telegram":
+            raise UserError(_("This is not a Telegram channel."))
+        self._ai_provider()._ai_set_webhook(self)
+        self.message_post(body=_("Telegram webhook registered."))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": _("Telegram"), "message": _("Webhook registered."), "type": "success"},
+        }
+
+
+class CrmAiChannelProviderTelegram(models.AbstractModel):
+    _name = "crm.ai.channel.provider.telegram"
+    _inherit = "crm.ai.channel.provider"
+    _description = "AI Agent Channel Provider: Telegram"
+
+    def _ai_default_api_base_url(self):
+        return TELEGRAM_URL
+
+    def _ai_verify_request(self, channel, headers, raw):
+        expected = channel.sudo().telegram_secret_token
+        if not expected:
+            raise WebhookReject(403, "no secret token configured")
+        if not signatures.tokens_equal(headers.get("x-telegram-bot-api-secret-token") or "", expected):
+            raise WebhookReject(403, "bad or missing X-Telegram-Bot-Api-Secret-Token")
+
+    def _ai_parse(self, channel, payload):
+        return telegram.parse(payload)
+
+    def _ai_method_url(self, channel, method):
+        token = channel.sudo().telegram_bot_token
+        if not token:
+            raise UserError(_("Set the bot token of channel %s first.", channel.display_name))
+        return f"{channel._ai_api_base_url()}/bot{token}/{method}"
+
+    def _ai_call(self, channel, method, **payload):
+        data = self._ai_request(channel, "POST", self._ai_method_url(channel, method), json=payload)
+        if isinstance(data, dict) and data.get("ok") is False:
+            from .crm_ai_channel_provider import ProviderError  # noqa: PLC0415
+
+            raise ProviderError(data.get("description") or "Telegram error")
+        return data.get("result") if isinstance(data, dict) else data
+
+    def _ai_set_webhook(self, channel):
+        sudo = channel.sudo()
+        if not sudo.telegram_secret_token:
+            sudo.telegram_secret_token = secrets.token_urlsafe(32)
+        return self._ai_call(
+            channel,
+            "setWebhook",
+            url=channel.webhook_url,
+            secret_token=sudo.telegram_secret_token,
+            allowed_updates=["message", "edited_message", "callback_query"],
+            drop_pending_updates=False,
+        )
+
+    def _ai_fetch_media(self, channel, attachment):
+        if not attachment.media_id:
+            return super()._ai_fetch_media(channel, attachment)
+        info = self._ai_call(channel, "getFile", file_id=attachment.media_id) or {}
+        path = info.get("file_path")
+        if not path:
+            return None
+        token = channel.sudo().telegram_bot_token
+        url = f"{channel._ai_api_base_url()}/file/bot{token}/{path}"
+        return self._ai_request(channel, "GET", url, raw_response=True).content
+
+    def _ai_test_connection(self, channel):
+        me = self._ai_call(channel, "getMe") or {}
+        return _("Connected to @%s", me.get("username"))

@@ -1,0 +1,62 @@
+import secrets
+
+from odoo import _, fields, models
+
+from ..services import signatures
+from ..services.providers import evolution
+from .crm_ai_channel_provider import WebhookReject
+
+SECRET_HEADER = "x-webhook-secret"
+
+
+class CrmAiChannel(models.Model):
+    _inherit = "crm.ai.channel"
+
+    channel_type = fields.Selection(
+        selection_add=[("whatsapp_evolution", "WhatsApp (Evolution API)")],
+        ondelete={"whatsapp_evolution": "cascade"},
+    )
+    evolution_api_key = fields.Char(string="Evolution API Key", groups="base.group_system", copy=False)
+    evolution_instance = fields.Char(string="Evolution Instance", copy=False)
+    webhook_secret = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        default=lambda self: secrets.token_urlsafe(32),
+        help="Evolution signs nothing: add a header 'X-Webhook-Secret: <this value>' to the instance's "
+        "webhook headers, or 'jwt_key: <this value>' to have Evolution send a signed JWT.",
+    )
+
+
+class CrmAiChannelProviderEvolution(models.AbstractModel):
+    _name = "crm.ai.channel.provider.whatsapp_evolution"
+    _inherit = "crm.ai.channel.provider"
+    _description = "AI Agent Channel Provider: Evolution API"
+
+    def _ai_default_api_base_url(self):
+        return "http://localhost:8080"
+
+    def _ai_verify_request(self, channel, headers, raw):
+        secret = channel.sudo().webhook_secret
+        if not secret:
+            raise WebhookReject(403, "no webhook secret configured")
+        auth = headers.get("authorization") or ""
+        if auth.lower().startswith("bearer "):
+            if signatures.verify_hs256_jwt(auth[7:].strip(), secret) is not None:
+                return
+            raise WebhookReject(403, "bad JWT")
+        if not signatures.tokens_equal(headers.get(SECRET_HEADER) or "", secret):
+            raise WebhookReject(403, "bad or missing X-Webhook-Secret")
+
+    def _ai_parse(self, channel, payload):
+        return evolution.parse(payload)
+
+    def _ai_auth_headers(self, channel):
+        return {"apikey": channel.sudo().evolution_api_key or ""}
+
+    def _ai_test_connection(self, channel):
+        data = self._ai_request(
+            channel, "GET", f"instance/connectionState/{channel.evolution_instance}",
+            headers=self._ai_auth_headers(channel),
+        )
+        state = (data.get("instance") or {}).get("state") if isinstance(data, dict) else None
+        return _("Instance state: %s", state or data)

@@ -1,0 +1,216 @@
+import logging
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+TEMPERATURES = [("hot", "Hot"), ("warm", "Warm"), ("cold", "Cold"), ("in_service", "In Service")]
+INTENTS = [
+    ("purchase", "Purchase"),
+    ("price", "Price"),
+    ("info", "Information"),
+    ("schedule", "Scheduling"),
+    ("support", "Support"),
+    ("other", "Other"),
+]
+BUS_LEAD_UPDATE = "crm_ai_agent/lead_update"
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    # ------------------------------------------------------------
+    # FIELDS
+    # ------------------------------------------------------------
+
+    ai_channel_id = fields.Many2one(
+        "crm.ai.channel", string="AI Channel", index="btree_not_null", tracking=True, ondelete="set null",
+        help="Channel of the customer's first contact.",
+    )
+    ai_channel_type = fields.Selection(related="ai_channel_id.channel_type", string="Channel Type", store=True)
+    ai_message_ids = fields.One2many("crm.ai.message", "lead_id", string="Channel Messages")
+    ai_message_count = fields.Integer(string="Channel Message Count", compute="_compute_ai_message_count")
+    ai_temperature = fields.Selection(
+        TEMPERATURES, string="Temperature", index=True, tracking=True,
+        help="Hot: ready to buy soon. Warm: concrete interest. Cold: vague or no interest. "
+        "In Service: a salesperson is talking with the customer.",
+    )
+    ai_score = fields.Integer(string="AI Score", tracking=True, aggregator="avg", help="0 to 100.")
+    ai_intent = fields.Selection(INTENTS, string="Intent", tracking=True)
+    ai_interest = fields.Char(string="Interest", help="Product, model or service the customer asked about.")
+    ai_reason = fields.Text(string="AI Reason", help="Why the lead got this temperature, in the customer's words.")
+    ai_last_inbound_date = fields.Datetime(string="Last Customer Message", readonly=True, index=True)
+    ai_last_outbound_date = fields.Datetime(string="Last Reply", readonly=True)
+    ai_first_response_date = fields.Datetime(string="First Response", readonly=True)
+    ai_first_response_minutes = fields.Float(
+        string="First Response Time (min)", readonly=True, aggregator="avg",
+    )
+    ai_waiting = fields.Boolean(
+        string="Waiting for Reply", compute="_compute_ai_waiting", search="_search_ai_waiting",
+    )
+
+    @api.depends("ai_message_ids")
+    def _compute_ai_message_count(self):
+        data = dict(
+            self.env["crm.ai.message"]._read_group(
+                [("lead_id", "in", self.ids), ("kind", "=", "message")], ["lead_id"], ["__count"]
+            )
+        )
+        for lead in self:
+            lead.ai_message_count = data.get(lead, 0)
+
+    @api.depends("ai_last_inbound_date", "ai_last_outbound_date")
+    def _compute_ai_waiting(self):
+        for lead in self:
+            lead.ai_waiting = bool(lead.ai_last_inbound_date) and (
+                not lead.ai_last_outbound_date or lead.ai_last_outbound_date < lead.ai_last_inbound_date
+            )
+
+    def _search_ai_waiting(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(_("Unsupported search on Waiting for Reply."))
+        waiting = (operator == "=") == value
+        self.env.cr.execute(SQL(
+            "SELECT id FROM crm_lead WHERE ai_last_inbound_date IS NOT NULL AND "
+            "(ai_last_outbound_date IS NULL OR ai_last_outbound_date < ai_last_inbound_date)"
+        ))
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        return [("id", "in" if waiting else "not in", ids)]
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_view_ai_messages(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("crm_ai_agent.crm_ai_message_action")
+        action["domain"] = [("lead_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    # ------------------------------------------------------------
+    # BUSINESS: capture
+    # ------------------------------------------------------------
+
+    @api.model
+    def _ai_open_lead_domain(self, company):
+        return [
+            ("active", "=", True),
+            ("company_id", "in", [company.id, False]),
+            "|", ("stage_id", "=", False), ("stage_id.is_won", "=", False),
+        ]
+
+    @api.model
+    def _ai_find_or_create_lead(self, channel, identity, partner, item):
+        """The person's open lead, or a new one in the channel's team. Returns ``(lead, created)``."""
+        Lead = self.sudo().with_context(active_test=True)
+        lead = self.browse()
+        domain = self._ai_open_lead_domain(channel.company_id)
+        if identity.lead_id:
+            lead = Lead.search([("id", "=", identity.lead_id.id), *domain], limit=1)
+        if not lead and partner:
+            lead = Lead.search([("partner_id", "=", partner.id), *domain], order="id desc", limit=1)
+        if lead:
+            return lead, False
+        return self._ai_create_lead(channel, identity, partner, item), True
+
+    @api.model
+    def _ai_lead_type(self):
+        use_leads = self.env.ref("crm.group_use_lead") in self.env.ref("base.group_user").implied_ids
+        return "lead" if use_leads else "opportunity"
+
+    @api.model
+    def _ai_create_lead(self, channel, identity, partner, item):
+        label = identity.name or partner.name or identity.username or identity.phone or _("Visitor")
+        vals = {
+            "name": _("%(who)s via %(channel)s", who=label, channel=channel.name),
+            "type": self._ai_lead_type(),
+            "ai_channel_id": channel.id,
+            "team_id": channel.team_id.id or False,
+            "user_id": channel.user_id.id or False,
+            "company_id": channel.company_id.id,
+            "source_id": channel.source_id.id or False,
+            "medium_id": channel.medium_id.id or False,
+            "partner_id": partner.id or False,
+            "contact_name": identity.name or (partner.name if partner and not partner.is_company else False),
+            "email_from": identity.email or partner.email or False,
+            "phone": identity.phone or partner.mobile or partner.phone or False,
+            "lang_id": self.env["res.lang"]._lang_get(partner.lang).id if partner and partner.lang else False,
+        }
+        lead = self.sudo().with_context(mail_create_nosubscribe=True, mail_create_nolog=True).create(vals)
+        lead.message_post(
+            body=_("Lead created from a first contact on %(channel)s.", channel=channel.name),
+            message_type="notification",
+            subtype_xmlid="mail.mt_note",
+        )
+        return lead
+
+    def _ai_post_inbound(self, message, item, identity, partner):
+        """Post the customer's message in the chatter, as the customer."""
+        self.ensure_one()
+        if partner:
+            author = {"author_id": partner.id}
+        else:
+            author = {"author_id": False, "email_from": f"{identity.name or _('Visitor')} ({message.channel_id.name})"}
+        mail_message = self.sudo().with_context(mail_create_nosubscribe=True).message_post(
+            body=message._ai_chatter_body(item),
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            **author,
+        )
+        when = item.timestamp.replace(tzinfo=None) if item.timestamp else fields.Datetime.now()
+        vals = {"ai_last_inbound_date": max(when, self.ai_last_inbound_date or when)}
+        if not self.phone and identity.phone:
+            vals["phone"] = identity.phone
+        if not self.email_from and identity.email:
+            vals["email_from"] = identity.email
+        if not self.partner_id and partner:
+            vals["partner_id"] = partner.id
+        self.sudo().write(vals)
+        return mail_message
+
+    def _ai_after_inbound(self, message, item, created=False):
+        """Hook run after an inbound message landed on the lead (AI enrichment, routing)."""
+        return True
+
+    def _ai_notify_updated(self):
+        """Tell open CRM views (kanban, list, form) that these leads changed: they reload live."""
+        if not self:
+            return
+        by_company = {}
+        for lead in self:
+            by_company.setdefault(lead.company_id.id, []).append(lead.id)
+        group = self.env.ref("sales_team.group_sale_salesman", raise_if_not_found=False)
+        if not group:
+            return
+        for company_id, lead_ids in by_company.items():
+            group._bus_send(BUS_LEAD_UPDATE, {"lead_ids": lead_ids, "company_id": company_id})
+
+    # ------------------------------------------------------------
+    # CRON
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_archive_inactive(self):
+        """Archive channel leads with no interaction for the configured number of days."""
+        days = int(self.env["ir.config_parameter"].sudo().get_param("crm_ai_agent.archive_after_days", 0) or 0)
+        if days <= 0:
+            return
+        limit = fields.Datetime.now() - timedelta(days=days)
+        leads = self.search([
+            ("ai_channel_id", "!=", False),
+            ("active", "=", True),
+            ("stage_id.is_won", "=", False),
+            ("ai_last_inbound_date", "<", limit),
+            "|", ("ai_last_outbound_date", "=", False), ("ai_last_outbound_date", "<", limit),
+        ], limit=1000)
+        for lead in leads:
+            lead.message_post(
+                body=_("Archived after %s days without interaction.", days),
+                message_type="notification",
+                subtype_xmlid="mail.mt_note",
+            )
+        leads.write({"active": False})
+        self.env["ir.cron"]._notify_progress(done=len(leads), remaining=0 if len(leads) < 1000 else 1)

@@ -1,0 +1,156 @@
+import json
+
+from odoo.tests import tagged
+
+from .common import APP_SECRET, VERIFY_TOKEN, CrmAiCase, meta_body, meta_signature, wa_text
+
+LOGGER = "odoo.addons.crm_ai_agent.controllers.webhook"
+
+
+@tagged("post_install", "-at_install", "crm_ai_agent")
+class TestWebhookSecurity(CrmAiCase):
+    """Every refusal is a clear 4xx, writes no row and triggers no job."""
+
+    def assertNothingStored(self):
+        self.assertFalse(self.env["crm.ai.message"].search_count([]), "a refused request must not write a row")
+
+    def test_signature_matrix_whatsapp(self):
+        payload = wa_text("wamid.SIG1", "5511987654321", "Olá 😀 ação")
+        body = meta_body(payload)
+        cases = {
+            "missing": {},
+            "wrong": {"X-Hub-Signature-256": "sha256=" + "0" * 64},
+            "no prefix": {"X-Hub-Signature-256": meta_signature(body)[7:]},
+            "other secret": {"X-Hub-Signature-256": meta_signature(body, "another-app-secret-0123456789abcdef")},
+        }
+        for label, headers in cases.items():
+            with self.subTest(label), self.assertLogs(LOGGER, "WARNING"):
+                res = self.post_raw(self.wa, body, headers)
+                self.assertEqual(res.status_code, 403, label)
+        # The same content re-serialised (unicode not escaped, other spacing) does not verify.
+        reserialised = json.dumps(payload, ensure_ascii=False, indent=1).encode()
+        with self.assertLogs(LOGGER, "WARNING"):
+            res = self.post_raw(self.wa, reserialised, {"X-Hub-Signature-256": meta_signature(body)})
+        self.assertEqual(res.status_code, 403)
+        self.assertNothingStored()
+        self.assertFalse(self.env["ir.cron.trigger"].search_count(
+            [("cron_id", "=", self.env.ref("crm_ai_agent.ir_cron_process_inbox").id)]))
+
+    def test_emoji_body_with_correct_signature_is_accepted(self):
+        res = self.post_meta(self.wa, wa_text("wamid.EMOJI", "5511987654321", "Quero o carro 🚗🔥 hoje!"))
+        self.assertEqual(res.status_code, 200, res.text)
+        self.assertEqual(res.json()["stored"], 1)
+        message = self.messages(self.wa)
+        self.assertEqual(message.body, "Quero o carro 🚗🔥 hoje!")
+
+    def test_fail_closed_without_secret(self):
+        self.wa.meta_app_secret = False
+        with self.assertLogs(LOGGER, "WARNING"):
+            res = self.post_meta(self.wa, wa_text("wamid.NOSECRET", "5511987654321", "oi"))
+        self.assertEqual(res.status_code, 403)
+        self.tg.telegram_secret_token = False
+        with self.assertLogs(LOGGER, "WARNING"):
+            res = self.post_telegram({"update_id": 1, "message": {}}, secret="")
+        self.assertEqual(res.status_code, 403)
+        self.assertNothingStored()
+
+    def test_verify_handshake(self):
+        ok = self.url_open(
+            f"{self.path(self.wa)}?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444"
+        )
+        self.assertEqual(ok.status_code, 200)
+        self.assertEqual(ok.text, "1158201444")
+        with self.assertLogs(LOGGER, "WARNING"):
+            bad = self.url_open(f"{self.path(self.wa)}?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1")
+        self.assertEqual(bad.status_code, 403)
+
+    def test_unknown_and_inactive_channel(self):
+        res = self.post_meta("/crm_ai_agent/webhook/does-not-exist", wa_text("wamid.X", "5511987654321", "oi"))
+        self.assertEqual(res.status_code, 404)
+        self.wa.active = False
+        res = self.post_meta(self.wa, wa_text("wamid.Y", "5511987654321", "oi"))
+        self.assertEqual(res.status_code, 404)
+        self.assertNothingStored()
+
+    def test_malformed_and_wrong_content_type(self):
+        body = b'{"object": "whatsapp_business_account", "entry": [ '
+        res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body)})
+        self.assertEqual(res.status_code, 400)
+        body = meta_body(wa_text("wamid.CT", "5511987654321", "oi"))
+        res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body)},
+                            content_type="application/x-www-form-urlencoded")
+        self.assertEqual(res.status_code, 400)
+        body = b"[1, 2, 3]"
+        res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body)})
+        self.assertEqual(res.status_code, 400)
+        self.assertNothingStored()
+
+    def test_body_over_limit(self):
+        self.env["ir.config_parameter"].set_param("crm_ai_agent.webhook_max_bytes", 2048)
+        payload = wa_text("wamid.BIG", "5511987654321", "x" * 4096)
+        with self.assertLogs(LOGGER, "WARNING"):
+            res = self.post_meta(self.wa, payload)
+        self.assertEqual(res.status_code, 413)
+        self.assertNothingStored()
+
+    def test_telegram_secret_token(self):
+        update = {"update_id": 10, "message": {"message_id": 5, "date": 1732550000,
+                  "from": {"id": 77, "is_bot": False, "first_name": "Rafa"},
+                  "chat": {"id": 77, "type": "private"}, "text": "oi"}}
+        with self.assertLogs(LOGGER, "WARNING"):
+            self.assertEqual(self.post_telegram(update, secret="wrong").status_code, 403)
+        with self.assertLogs(LOGGER, "WARNING"):
+            self.assertEqual(self.post_raw(self.tg, json.dumps(update).encode()).status_code, 403)
+        self.assertNothingStored()
+        self.assertEqual(self.post_telegram(update).status_code, 200)
+
+    def test_evolution_secret_and_jwt(self):
+        import jwt  # PyJWT  # noqa: PLC0415
+        import time  # noqa: PLC0415
+
+        payload = {
+            "event": "messages.upsert", "instance": "loja",
+            "data": {"key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": False, "id": "3EB0AAA1"},
+                     "pushName": "Zé", "message": {"conversation": "oi"}, "messageType": "conversation",
+                     "messageTimestamp": 1732550000},
+        }
+        body = json.dumps(payload).encode()
+        with self.assertLogs(LOGGER, "WARNING"):
+            self.assertEqual(self.post_evolution(payload, secret="nope").status_code, 403)
+        now = int(time.time())
+        token = jwt.encode({"iat": now, "exp": now + 600, "app": "evolution", "action": "webhook"},
+                           "another-key-that-is-long-enough-0123456789", algorithm="HS256")
+        with self.assertLogs(LOGGER, "WARNING"):
+            res = self.post_raw(self.evo, body, {"Authorization": f"Bearer {token}"})
+        self.assertEqual(res.status_code, 403)
+        self.assertNothingStored()
+        token = jwt.encode({"iat": now, "exp": now + 600, "app": "evolution", "action": "webhook"},
+                           self.evo.webhook_secret, algorithm="HS256")
+        res = self.post_raw(self.evo, body, {"Authorization": f"Bearer {token}"})
+        self.assertEqual(res.status_code, 200, res.text)
+        self.assertEqual(self.post_evolution(payload).json()["duplicates"], 1)
+
+    def test_webchat_origin(self):
+        url = f"/crm_ai_agent/webchat/{self.web.webchat_public_key}/messages"
+        body = json.dumps({"visitor_id": "visitor-0001", "message_id": "m-1", "text": "Olá"}).encode()
+        with self.assertLogs("odoo.addons.crm_ai_agent.controllers.webhook", "WARNING"):
+            res = self.url_open(url, data=body, headers={"Content-Type": "application/json",
+                                                          "Origin": "https://evil.example"})
+        self.assertEqual(res.status_code, 403)
+        res = self.url_open(url, data=body, headers={"Content-Type": "application/json",
+                                                      "Origin": "https://www.loja.example"})
+        self.assertEqual(res.status_code, 200, res.text)
+        self.assertEqual(res.headers.get("Access-Control-Allow-Origin"), "https://www.loja.example")
+        self.assertTrue(res.json()["visitor_token"])
+
+    def test_secrets_hidden_from_salespeople(self):
+        channel = self.wa.with_user(self.salesman_1)
+        data = channel.read(["name"])[0]
+        self.assertNotIn("meta_app_secret", data)
+        fields = channel.fields_get()
+        for secret in ("meta_app_secret", "meta_access_token", "telegram_bot_token", "webhook_secret",
+                       "webhook_token", "evolution_api_key", "meta_verify_token"):
+            self.assertNotIn(secret, fields, f"{secret} must be admin-only")
+        message_fields = self.env["crm.ai.message"].with_user(self.manager).fields_get()
+        self.assertNotIn("payload", message_fields)
+        self.assertTrue(APP_SECRET)
