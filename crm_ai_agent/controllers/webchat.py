@@ -77,5 +77,6 @@ class CrmAiWebchatController(http.Controller):
         stored, duplicates = result
         visitor_id = payload.get("visitor_id") if isinstance(payload, dict) else None
         token = provider._ai_visitor_token(channel, visitor_id) if visitor_id else None
-        return with_cors(json_response(200, ok=True, stored=stored, duplicates=duplicates, visitor_token=token),
-                         channel)
+        return with_cors(
+            json_response(200, ok=True, stored=stored, duplicates=duplicates, visitor_token=token), channel
+        )

@@ -71,7 +71,7 @@ def store_items(channel, provider, raw, payload):
         items = provider._ai_parse(channel, payload)
     except inbound.PayloadError as exc:
         return None, reject(channel.id, 400, f"unexpected payload: {exc}", logging.INFO)
-    except Exception:  # noqa: BLE001 - keep the body, answer 200, flag it for an administrator
+    except Exception:
         _logger.exception("crm_ai_agent webhook: parser failure on channel %s; body kept", channel.id)
         items = [
             inbound.InboundItem(
@@ -111,8 +111,9 @@ class CrmAiWebhookController(http.Controller):
 
         mimetype = request.httprequest.mimetype
         if mimetype not in JSON_TYPES:
-            return reject(channel_id, 400, f"content type must be application/json, not {mimetype or 'none'}",
-                          logging.INFO)
+            return reject(
+                channel_id, 400, f"content type must be application/json, not {mimetype or 'none'}", logging.INFO
+            )
         raw, refusal = read_body(channel_id)
         if refusal:
             return refusal
@@ -126,7 +127,7 @@ class CrmAiWebhookController(http.Controller):
             return reject(channel_id, 400, "malformed JSON", logging.INFO)
         try:
             result, refusal = store_items(channel, provider, raw, payload)
-        except Exception:  # noqa: BLE001 - database trouble: let the provider retry later
+        except Exception:
             _logger.exception("crm_ai_agent webhook: could not store the body of channel %s", channel_id)
             request.env.cr.rollback()
             return json_response(503, ok=False, error="temporarily unavailable, retry")

@@ -58,8 +58,7 @@ class CrmAiChannel(models.Model):
     medium_id = fields.Many2one("utm.medium", string="UTM Medium", help="Medium set on the leads of this channel.")
     api_base_url = fields.Char(
         string="API Base URL",
-        help="Root of the provider API. Leave empty for the official one; set it for a self-hosted "
-        "server or a proxy.",
+        help="Root of the provider API. Leave empty for the official one; set it for a self-hosted server or a proxy.",
     )
     webhook_token = fields.Char(
         copy=False,
@@ -103,9 +102,7 @@ class CrmAiChannel(models.Model):
     def _compute_counts(self):
         Message = self.env["crm.ai.message"]
         msg_data = dict(
-            Message._read_group(
-                [("channel_id", "in", self.ids), ("kind", "=", "message")], ["channel_id"], ["__count"]
-            )
+            Message._read_group([("channel_id", "in", self.ids), ("kind", "=", "message")], ["channel_id"], ["__count"])
         )
         failed_data = dict(
             Message._read_group([("channel_id", "in", self.ids), ("state", "=", "failed")], ["channel_id"], ["__count"])

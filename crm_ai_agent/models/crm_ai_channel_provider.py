@@ -78,8 +78,20 @@ class CrmAiChannelProvider(models.AbstractModel):
     def _ai_test_connection(self, channel):
         return _("Nothing to check for this channel type.")
 
-    def _ai_request(self, channel, method, url, *, json=None, data=None, files=None, headers=None,
-                    params=None, timeout=DEFAULT_TIMEOUT, raw_response=False):
+    def _ai_request(
+        self,
+        channel,
+        method,
+        url,
+        *,
+        json=None,
+        data=None,
+        files=None,
+        headers=None,
+        params=None,
+        timeout=DEFAULT_TIMEOUT,
+        raw_response=False,
+    ):
         """The one place outbound HTTP to providers goes through.
 
         ``url`` is absolute or relative to the channel's API base URL (which
@@ -99,8 +111,7 @@ class CrmAiChannelProvider(models.AbstractModel):
         if response.status_code >= 400:
             transient = response.status_code == 429 or response.status_code >= 500
             raise ProviderError(
-                _("The provider answered %(code)s: %(text)s", code=response.status_code,
-                  text=_error_text(response)),
+                _("The provider answered %(code)s: %(text)s", code=response.status_code, text=_error_text(response)),
                 transient=transient,
                 status=response.status_code,
             )
@@ -134,4 +145,4 @@ def _error_text(response):
     return str(data)[:300]
 
 
-__all__ = ["WebhookReject", "ProviderError", "inbound"]
+__all__ = ["ProviderError", "WebhookReject", "inbound"]

@@ -55,7 +55,9 @@ class CrmAiChannelProviderEvolution(models.AbstractModel):
 
     def _ai_test_connection(self, channel):
         data = self._ai_request(
-            channel, "GET", f"instance/connectionState/{channel.evolution_instance}",
+            channel,
+            "GET",
+            f"instance/connectionState/{channel.evolution_instance}",
             headers=self._ai_auth_headers(channel),
         )
         state = (data.get("instance") or {}).get("state") if isinstance(data, dict) else None

@@ -215,8 +215,9 @@ class CrmAiMessage(models.Model):
         ids = [row[0] for row in self.env.cr.fetchall()]
         messages = self.browse(ids)
         messages._ai_process()
-        remaining = self.search_count([("state", "=", "received"), ("direction", "=", "in"),
-                                       ("next_attempt_at", "<=", fields.Datetime.now())])
+        remaining = self.search_count(
+            [("state", "=", "received"), ("direction", "=", "in"), ("next_attempt_at", "<=", fields.Datetime.now())]
+        )
         self.env["ir.cron"]._notify_progress(done=len(ids), remaining=remaining)
         self._ai_schedule_retries()
 
@@ -282,14 +283,19 @@ class CrmAiMessage(models.Model):
         final = attempts >= MAX_ATTEMPTS or not transient
         _logger.warning(
             "crm.ai.message %s: processing failed (attempt %s%s): %s",
-            self.id, attempts, ", giving up" if final else "", exc,
+            self.id,
+            attempts,
+            ", giving up" if final else "",
+            exc,
         )
-        self.write({
-            "attempts": attempts,
-            "error": str(exc)[:2000],
-            "state": "failed" if final else "received",
-            "next_attempt_at": fields.Datetime.now() + timedelta(seconds=30 * (2 ** (attempts - 1))),
-        })
+        self.write(
+            {
+                "attempts": attempts,
+                "error": str(exc)[:2000],
+                "state": "failed" if final else "received",
+                "next_attempt_at": fields.Datetime.now() + timedelta(seconds=30 * (2 ** (attempts - 1))),
+            }
+        )
 
     def _ai_item(self):
         self.ensure_one()
@@ -319,15 +325,17 @@ class CrmAiMessage(models.Model):
         identity, partner = self.env["crm.ai.identity"]._ai_resolve(channel, item)
         lead, created = self.env["crm.lead"]._ai_find_or_create_lead(channel, identity, partner, item)
         mail_message = lead._ai_post_inbound(self, item, identity, partner)
-        self.write({
-            "identity_id": identity.id,
-            "partner_id": partner.id or False,
-            "lead_id": lead.id,
-            "mail_message_id": mail_message.id,
-            "state": "processed",
-            "processed_at": fields.Datetime.now(),
-            "error": False,
-        })
+        self.write(
+            {
+                "identity_id": identity.id,
+                "partner_id": partner.id or False,
+                "lead_id": lead.id,
+                "mail_message_id": mail_message.id,
+                "state": "processed",
+                "processed_at": fields.Datetime.now(),
+                "error": False,
+            }
+        )
         identity.lead_id = lead
         channel.last_message_date = fields.Datetime.now()
         lead._ai_after_inbound(self, item, created=created)
@@ -355,12 +363,14 @@ class CrmAiMessage(models.Model):
                 vals["error"] = item.status_error or _("The provider reported a delivery failure.")
             outbound.write(vals)
             outbound._ai_notify_delivery()
-        self.write({
-            "state": "processed",
-            "processed_at": fields.Datetime.now(),
-            "lead_id": outbound.lead_id.id,
-            "partner_id": outbound.partner_id.id,
-        })
+        self.write(
+            {
+                "state": "processed",
+                "processed_at": fields.Datetime.now(),
+                "lead_id": outbound.lead_id.id,
+                "partner_id": outbound.partner_id.id,
+            }
+        )
 
     def _ai_notify_delivery(self):
         """Hook: outbound delivery state changed (chatter display is refreshed by the lead)."""
@@ -387,20 +397,24 @@ class CrmAiMessage(models.Model):
                 continue
             ext = mimetypes.guess_extension((media.mime_type or "").split(";")[0].strip()) or ""
             name = media.filename or f"{media.kind or 'file'}-{self.external_id or self.id}-{index}{ext}"
-            attachments |= self.env["ir.attachment"].sudo().create({
-                "name": name[:255],
-                "datas": base64.b64encode(content),
-                "mimetype": media.mime_type or None,
-                "res_model": "crm.lead" if self.lead_id else False,
-                "res_id": self.lead_id.id or 0,
-            })
+            attachments |= (
+                self.env["ir.attachment"]
+                .sudo()
+                .create(
+                    {
+                        "name": name[:255],
+                        "datas": base64.b64encode(content),
+                        "mimetype": media.mime_type or None,
+                        "res_model": "crm.lead" if self.lead_id else False,
+                        "res_id": self.lead_id.id or 0,
+                    }
+                )
+            )
         vals = {"media_state": "failed" if errors and not attachments else "done"}
         if attachments:
             vals["attachment_ids"] = [fields.Command.link(a.id) for a in attachments]
             if self.mail_message_id:
-                self.mail_message_id.sudo().write(
-                    {"attachment_ids": [fields.Command.link(a.id) for a in attachments]}
-                )
+                self.mail_message_id.sudo().write({"attachment_ids": [fields.Command.link(a.id) for a in attachments]})
         if errors:
             vals["error"] = "\n".join(errors)[:2000]
         self.write(vals)
@@ -423,8 +437,7 @@ class CrmAiMessage(models.Model):
             parts.append(Markup('<p>📍 <a href="%s" target="_blank" rel="noopener">%s</a></p>') % (url, label))
         for contact in item.shared_contacts or []:
             parts.append(
-                Markup("<p>👤 %s %s</p>")
-                % (contact.get("name") or "", ", ".join(contact.get("phones") or []))
+                Markup("<p>👤 %s %s</p>") % (contact.get("name") or "", ", ".join(contact.get("phones") or []))
             )
         if item.attachments and not item.text:
             kinds = ", ".join(sorted({a.kind for a in item.attachments}))

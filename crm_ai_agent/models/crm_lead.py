@@ -26,14 +26,21 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     ai_channel_id = fields.Many2one(
-        "crm.ai.channel", string="AI Channel", index="btree_not_null", tracking=True, ondelete="set null",
+        "crm.ai.channel",
+        string="AI Channel",
+        index="btree_not_null",
+        tracking=True,
+        ondelete="set null",
         help="Channel of the customer's first contact.",
     )
     ai_channel_type = fields.Selection(related="ai_channel_id.channel_type", string="Channel Type", store=True)
     ai_message_ids = fields.One2many("crm.ai.message", "lead_id", string="Channel Messages")
     ai_message_count = fields.Integer(string="Channel Message Count", compute="_compute_ai_message_count")
     ai_temperature = fields.Selection(
-        TEMPERATURES, string="Temperature", index=True, tracking=True,
+        TEMPERATURES,
+        string="Temperature",
+        index=True,
+        tracking=True,
         help="Hot: ready to buy soon. Warm: concrete interest. Cold: vague or no interest. "
         "In Service: a salesperson is talking with the customer.",
     )
@@ -45,10 +52,14 @@ class CrmLead(models.Model):
     ai_last_outbound_date = fields.Datetime(string="Last Reply", readonly=True)
     ai_first_response_date = fields.Datetime(string="First Response", readonly=True)
     ai_first_response_minutes = fields.Float(
-        string="First Response Time (min)", readonly=True, aggregator="avg",
+        string="First Response Time (min)",
+        readonly=True,
+        aggregator="avg",
     )
     ai_waiting = fields.Boolean(
-        string="Waiting for Reply", compute="_compute_ai_waiting", search="_search_ai_waiting",
+        string="Waiting for Reply",
+        compute="_compute_ai_waiting",
+        search="_search_ai_waiting",
     )
 
     @api.depends("ai_message_ids")
@@ -72,10 +83,12 @@ class CrmLead(models.Model):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise NotImplementedError(_("Unsupported search on Waiting for Reply."))
         waiting = (operator == "=") == value
-        self.env.cr.execute(SQL(
-            "SELECT id FROM crm_lead WHERE ai_last_inbound_date IS NOT NULL AND "
-            "(ai_last_outbound_date IS NULL OR ai_last_outbound_date < ai_last_inbound_date)"
-        ))
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM crm_lead WHERE ai_last_inbound_date IS NOT NULL AND "
+                "(ai_last_outbound_date IS NULL OR ai_last_outbound_date < ai_last_inbound_date)"
+            )
+        )
         ids = [row[0] for row in self.env.cr.fetchall()]
         return [("id", "in" if waiting else "not in", ids)]
 
@@ -99,7 +112,9 @@ class CrmLead(models.Model):
         return [
             ("active", "=", True),
             ("company_id", "in", [company.id, False]),
-            "|", ("stage_id", "=", False), ("stage_id.is_won", "=", False),
+            "|",
+            ("stage_id", "=", False),
+            ("stage_id.is_won", "=", False),
         ]
 
     @api.model
@@ -154,11 +169,15 @@ class CrmLead(models.Model):
             author = {"author_id": partner.id}
         else:
             author = {"author_id": False, "email_from": f"{identity.name or _('Visitor')} ({message.channel_id.name})"}
-        mail_message = self.sudo().with_context(mail_create_nosubscribe=True).message_post(
-            body=message._ai_chatter_body(item),
-            message_type="comment",
-            subtype_xmlid="mail.mt_comment",
-            **author,
+        mail_message = (
+            self.sudo()
+            .with_context(mail_create_nosubscribe=True)
+            .message_post(
+                body=message._ai_chatter_body(item),
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                **author,
+            )
         )
         when = item.timestamp.replace(tzinfo=None) if item.timestamp else fields.Datetime.now()
         vals = {"ai_last_inbound_date": max(when, self.ai_last_inbound_date or when)}
@@ -199,13 +218,18 @@ class CrmLead(models.Model):
         if days <= 0:
             return
         limit = fields.Datetime.now() - timedelta(days=days)
-        leads = self.search([
-            ("ai_channel_id", "!=", False),
-            ("active", "=", True),
-            ("stage_id.is_won", "=", False),
-            ("ai_last_inbound_date", "<", limit),
-            "|", ("ai_last_outbound_date", "=", False), ("ai_last_outbound_date", "<", limit),
-        ], limit=1000)
+        leads = self.search(
+            [
+                ("ai_channel_id", "!=", False),
+                ("active", "=", True),
+                ("stage_id.is_won", "=", False),
+                ("ai_last_inbound_date", "<", limit),
+                "|",
+                ("ai_last_outbound_date", "=", False),
+                ("ai_last_outbound_date", "<", limit),
+            ],
+            limit=1000,
+        )
         for lead in leads:
             lead.message_post(
                 body=_("Archived after %s days without interaction.", days),

@@ -38,41 +38,76 @@ class CrmAiCase(HttpCase):
         cls.manager = new_test_user(
             cls.env, login="crm_ai_manager", name="Sales Manager", groups="sales_team.group_sale_manager"
         )
-        cls.team = cls.env["crm.team"].create({
-            "name": "AI Team",
-            "use_leads": True,
-            "use_opportunities": True,
-            "member_ids": [(6, 0, [cls.salesman_1.id, cls.salesman_2.id])],
-        })
+        cls.team = cls.env["crm.team"].create(
+            {
+                "name": "AI Team",
+                "use_leads": True,
+                "use_opportunities": True,
+                "member_ids": [(6, 0, [cls.salesman_1.id, cls.salesman_2.id])],
+            }
+        )
         cls.fake = FakeProvider().start()
         cls.addClassCleanup(cls.fake.stop)
         Channel = cls.env["crm.ai.channel"]
         common = {"team_id": cls.team.id, "api_base_url": cls.fake.url}
-        cls.wa = Channel.create({
-            "name": "WA Cloud", "channel_type": "whatsapp_cloud", "meta_app_secret": APP_SECRET,
-            "meta_verify_token": VERIFY_TOKEN, "meta_access_token": "wa-token", "whatsapp_phone_number_id": "1234567890",
-            **common,
-        })
-        cls.evo = Channel.create({
-            "name": "WA Evolution", "channel_type": "whatsapp_evolution", "webhook_secret": EVOLUTION_SECRET,
-            "evolution_instance": "loja", "evolution_api_key": "evo-key", **common,
-        })
-        cls.ig = Channel.create({
-            "name": "Instagram", "channel_type": "instagram", "meta_app_secret": APP_SECRET,
-            "meta_verify_token": VERIFY_TOKEN, "meta_access_token": "ig-token", **common,
-        })
-        cls.fb = Channel.create({
-            "name": "Messenger", "channel_type": "messenger", "meta_app_secret": APP_SECRET,
-            "meta_verify_token": VERIFY_TOKEN, "meta_access_token": "fb-token", **common,
-        })
-        cls.tg = Channel.create({
-            "name": "Telegram", "channel_type": "telegram", "telegram_bot_token": "123:ABC",
-            "telegram_secret_token": TELEGRAM_SECRET, **common,
-        })
-        cls.web = Channel.create({
-            "name": "Site", "channel_type": "webchat", "webchat_allowed_origins": "https://www.loja.example",
-            **common,
-        })
+        cls.wa = Channel.create(
+            {
+                "name": "WA Cloud",
+                "channel_type": "whatsapp_cloud",
+                "meta_app_secret": APP_SECRET,
+                "meta_verify_token": VERIFY_TOKEN,
+                "meta_access_token": "wa-token",
+                "whatsapp_phone_number_id": "1234567890",
+                **common,
+            }
+        )
+        cls.evo = Channel.create(
+            {
+                "name": "WA Evolution",
+                "channel_type": "whatsapp_evolution",
+                "webhook_secret": EVOLUTION_SECRET,
+                "evolution_instance": "loja",
+                "evolution_api_key": "evo-key",
+                **common,
+            }
+        )
+        cls.ig = Channel.create(
+            {
+                "name": "Instagram",
+                "channel_type": "instagram",
+                "meta_app_secret": APP_SECRET,
+                "meta_verify_token": VERIFY_TOKEN,
+                "meta_access_token": "ig-token",
+                **common,
+            }
+        )
+        cls.fb = Channel.create(
+            {
+                "name": "Messenger",
+                "channel_type": "messenger",
+                "meta_app_secret": APP_SECRET,
+                "meta_verify_token": VERIFY_TOKEN,
+                "meta_access_token": "fb-token",
+                **common,
+            }
+        )
+        cls.tg = Channel.create(
+            {
+                "name": "Telegram",
+                "channel_type": "telegram",
+                "telegram_bot_token": "123:ABC",
+                "telegram_secret_token": TELEGRAM_SECRET,
+                **common,
+            }
+        )
+        cls.web = Channel.create(
+            {
+                "name": "Site",
+                "channel_type": "webchat",
+                "webchat_allowed_origins": "https://www.loja.example",
+                **common,
+            }
+        )
 
     # ------------------------------------------------------------------
     def path(self, channel):
@@ -111,17 +146,22 @@ def wa_text(wamid, wa_id, text, name="Cliente", ts="1732550000", phone_number_id
     """A WhatsApp Cloud API text message notification, as documented by Meta."""
     return {
         "object": "whatsapp_business_account",
-        "entry": [{
-            "id": "102290129340398",
-            "changes": [{
-                "field": "messages",
-                "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
-                    "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                    "messages": [{"from": wa_id, "id": wamid, "timestamp": ts, "type": "text",
-                                  "text": {"body": text}}],
-                },
-            }],
-        }],
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+                            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                            "messages": [
+                                {"from": wa_id, "id": wamid, "timestamp": ts, "type": "text", "text": {"body": text}}
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
     }

@@ -46,8 +46,10 @@ class FakeProvider:
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json" if not isinstance(payload, bytes)
-                                     else "application/octet-stream")
+                    self.send_header(
+                        "Content-Type",
+                        "application/json" if not isinstance(payload, bytes) else "application/octet-stream",
+                    )
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)

@@ -10,8 +10,9 @@ from .common import CrmAiCase, wa_text
 @tagged("post_install", "-at_install", "crm_ai_agent")
 class TestCapture(CrmAiCase):
     def test_first_contact_creates_contact_lead_and_chatter(self):
-        res = self.post_meta(self.wa, wa_text("wamid.HBgN1", "5511987654321", "Quero um Onix 2025, tem à vista?",
-                                               name="Maria José"))
+        res = self.post_meta(
+            self.wa, wa_text("wamid.HBgN1", "5511987654321", "Quero um Onix 2025, tem à vista?", name="Maria José")
+        )
         self.assertEqual(res.status_code, 200)
         message = self.messages(self.wa)
         self.assertEqual(message.state, "received", "the webhook only stores")
@@ -52,8 +53,15 @@ class TestCapture(CrmAiCase):
         payload = wa_text("wamid.B1", "5511911110001", "primeira", name="Ana")
         value = payload["entry"][0]["changes"][0]["value"]
         value["contacts"].append({"profile": {"name": "Beto"}, "wa_id": "5521922220002"})
-        value["messages"].append({"from": "5521922220002", "id": "wamid.B2", "timestamp": "1732550001",
-                                  "type": "text", "text": {"body": "segunda"}})
+        value["messages"].append(
+            {
+                "from": "5521922220002",
+                "id": "wamid.B2",
+                "timestamp": "1732550001",
+                "type": "text",
+                "text": {"body": "segunda"},
+            }
+        )
         second_entry = wa_text("wamid.B3", "5511911110001", "terceira", name="Ana")["entry"][0]
         payload["entry"].append(second_entry)
         res = self.post_meta(self.wa, payload)
@@ -92,8 +100,15 @@ class TestCapture(CrmAiCase):
         self.process()
         wa_partner = self.messages(self.wa).partner_id
         url = f"/crm_ai_agent/webchat/{self.web.webchat_public_key}/messages"
-        body = json.dumps({"visitor_id": "visitor-abc123", "message_id": "w-1", "text": "oi pelo site",
-                           "name": "Duda", "phone": "(11) 95555-6666"}).encode()
+        body = json.dumps(
+            {
+                "visitor_id": "visitor-abc123",
+                "message_id": "w-1",
+                "text": "oi pelo site",
+                "name": "Duda",
+                "phone": "(11) 95555-6666",
+            }
+        ).encode()
         res = self.url_open(url, data=body, headers={"Content-Type": "application/json"})
         self.assertEqual(res.status_code, 200, res.text)
         self.process()
@@ -131,15 +146,17 @@ class TestCapture(CrmAiCase):
         self.assertEqual(message.attempts, 1)
         self.assertTrue(message.error)
         self.assertFalse(message.lead_id)
-        self.assertFalse(self.env["crm.lead"].search_count([("ai_channel_id", "=", self.wa.id)]),
-                         "a failed attempt leaves nothing half done")
+        self.assertFalse(
+            self.env["crm.lead"].search_count([("ai_channel_id", "=", self.wa.id)]),
+            "a failed attempt leaves nothing half done",
+        )
         self.wa.team_id = self.team
         message.action_retry()
         self.assertEqual(message.state, "processed")
         self.assertEqual(self.env["crm.lead"].search_count([("ai_channel_id", "=", self.wa.id)]), 1)
 
     def test_html_and_rtl_names_are_escaped(self):
-        nasty = '<img src=x onerror=alert(1)>'
+        nasty = "<img src=x onerror=alert(1)>"
         self.post_meta(self.wa, wa_text("wamid.XSS", "5511944445555", "<b>oi</b> مرحبا", name=nasty))
         self.process()
         message = self.messages(self.wa)
@@ -150,17 +167,40 @@ class TestCapture(CrmAiCase):
         self.assertIn("مرحبا", body)
 
     def test_status_event_updates_outbound_message(self):
-        out = self.env["crm.ai.message"].create({
-            "channel_id": self.wa.id, "direction": "out", "external_id": "wamid.OUT1",
-            "company_id": self.company.id, "state": "processed", "delivery_state": "sent",
-        })
+        out = self.env["crm.ai.message"].create(
+            {
+                "channel_id": self.wa.id,
+                "direction": "out",
+                "external_id": "wamid.OUT1",
+                "company_id": self.company.id,
+                "state": "processed",
+                "delivery_state": "sent",
+            }
+        )
         status = {
             "object": "whatsapp_business_account",
-            "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1234567890"},
-                "statuses": [{"id": "wamid.OUT1", "status": "read", "timestamp": "1732550100",
-                              "recipient_id": "5511987654321"}]}}]}],
+            "entry": [
+                {
+                    "id": "1",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "1234567890"},
+                                "statuses": [
+                                    {
+                                        "id": "wamid.OUT1",
+                                        "status": "read",
+                                        "timestamp": "1732550100",
+                                        "recipient_id": "5511987654321",
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
         }
         self.assertEqual(self.post_meta(self.wa, status).status_code, 200)
         self.process()
@@ -168,9 +208,24 @@ class TestCapture(CrmAiCase):
         self.assertFalse(self.env["crm.lead"].search_count([("ai_channel_id", "=", self.wa.id)]))
 
     def test_unsupported_event_stored_and_skipped(self):
-        payload = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
-            "field": "message_template_status_update",
-            "value": {"event": "APPROVED", "message_template_id": 123, "message_template_name": "boas_vindas"}}]}]}
+        payload = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "1",
+                    "changes": [
+                        {
+                            "field": "message_template_status_update",
+                            "value": {
+                                "event": "APPROVED",
+                                "message_template_id": 123,
+                                "message_template_name": "boas_vindas",
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
         res = self.post_meta(self.wa, payload)
         self.assertEqual(res.status_code, 200)
         self.process()

@@ -33,8 +33,11 @@ class TestWebhookSecurity(CrmAiCase):
             res = self.post_raw(self.wa, reserialised, {"X-Hub-Signature-256": meta_signature(body)})
         self.assertEqual(res.status_code, 403)
         self.assertNothingStored()
-        self.assertFalse(self.env["ir.cron.trigger"].search_count(
-            [("cron_id", "=", self.env.ref("crm_ai_agent.ir_cron_process_inbox").id)]))
+        self.assertFalse(
+            self.env["ir.cron.trigger"].search_count(
+                [("cron_id", "=", self.env.ref("crm_ai_agent.ir_cron_process_inbox").id)]
+            )
+        )
 
     def test_emoji_body_with_correct_signature_is_accepted(self):
         res = self.post_meta(self.wa, wa_text("wamid.EMOJI", "5511987654321", "Quero o carro 🚗🔥 hoje!"))
@@ -77,8 +80,12 @@ class TestWebhookSecurity(CrmAiCase):
         res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body)})
         self.assertEqual(res.status_code, 400)
         body = meta_body(wa_text("wamid.CT", "5511987654321", "oi"))
-        res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body)},
-                            content_type="application/x-www-form-urlencoded")
+        res = self.post_raw(
+            self.wa,
+            body,
+            {"X-Hub-Signature-256": meta_signature(body)},
+            content_type="application/x-www-form-urlencoded",
+        )
         self.assertEqual(res.status_code, 400)
         body = b"[1, 2, 3]"
         res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body)})
@@ -94,9 +101,16 @@ class TestWebhookSecurity(CrmAiCase):
         self.assertNothingStored()
 
     def test_telegram_secret_token(self):
-        update = {"update_id": 10, "message": {"message_id": 5, "date": 1732550000,
-                  "from": {"id": 77, "is_bot": False, "first_name": "Rafa"},
-                  "chat": {"id": 77, "type": "private"}, "text": "oi"}}
+        update = {
+            "update_id": 10,
+            "message": {
+                "message_id": 5,
+                "date": 1732550000,
+                "from": {"id": 77, "is_bot": False, "first_name": "Rafa"},
+                "chat": {"id": 77, "type": "private"},
+                "text": "oi",
+            },
+        }
         with self.assertLogs(LOGGER, "WARNING"):
             self.assertEqual(self.post_telegram(update, secret="wrong").status_code, 403)
         with self.assertLogs(LOGGER, "WARNING"):
@@ -105,27 +119,39 @@ class TestWebhookSecurity(CrmAiCase):
         self.assertEqual(self.post_telegram(update).status_code, 200)
 
     def test_evolution_secret_and_jwt(self):
-        import jwt  # PyJWT  # noqa: PLC0415
-        import time  # noqa: PLC0415
+        import time
+
+        import jwt  # PyJWT
 
         payload = {
-            "event": "messages.upsert", "instance": "loja",
-            "data": {"key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": False, "id": "3EB0AAA1"},
-                     "pushName": "Zé", "message": {"conversation": "oi"}, "messageType": "conversation",
-                     "messageTimestamp": 1732550000},
+            "event": "messages.upsert",
+            "instance": "loja",
+            "data": {
+                "key": {"remoteJid": "5511987654321@s.whatsapp.net", "fromMe": False, "id": "3EB0AAA1"},
+                "pushName": "Zé",
+                "message": {"conversation": "oi"},
+                "messageType": "conversation",
+                "messageTimestamp": 1732550000,
+            },
         }
         body = json.dumps(payload).encode()
         with self.assertLogs(LOGGER, "WARNING"):
             self.assertEqual(self.post_evolution(payload, secret="nope").status_code, 403)
         now = int(time.time())
-        token = jwt.encode({"iat": now, "exp": now + 600, "app": "evolution", "action": "webhook"},
-                           "another-key-that-is-long-enough-0123456789", algorithm="HS256")
+        token = jwt.encode(
+            {"iat": now, "exp": now + 600, "app": "evolution", "action": "webhook"},
+            "another-key-that-is-long-enough-0123456789",
+            algorithm="HS256",
+        )
         with self.assertLogs(LOGGER, "WARNING"):
             res = self.post_raw(self.evo, body, {"Authorization": f"Bearer {token}"})
         self.assertEqual(res.status_code, 403)
         self.assertNothingStored()
-        token = jwt.encode({"iat": now, "exp": now + 600, "app": "evolution", "action": "webhook"},
-                           self.evo.webhook_secret, algorithm="HS256")
+        token = jwt.encode(
+            {"iat": now, "exp": now + 600, "app": "evolution", "action": "webhook"},
+            self.evo.webhook_secret,
+            algorithm="HS256",
+        )
         res = self.post_raw(self.evo, body, {"Authorization": f"Bearer {token}"})
         self.assertEqual(res.status_code, 200, res.text)
         self.assertEqual(self.post_evolution(payload).json()["duplicates"], 1)
@@ -134,11 +160,13 @@ class TestWebhookSecurity(CrmAiCase):
         url = f"/crm_ai_agent/webchat/{self.web.webchat_public_key}/messages"
         body = json.dumps({"visitor_id": "visitor-0001", "message_id": "m-1", "text": "Olá"}).encode()
         with self.assertLogs("odoo.addons.crm_ai_agent.controllers.webhook", "WARNING"):
-            res = self.url_open(url, data=body, headers={"Content-Type": "application/json",
-                                                          "Origin": "https://evil.example"})
+            res = self.url_open(
+                url, data=body, headers={"Content-Type": "application/json", "Origin": "https://evil.example"}
+            )
         self.assertEqual(res.status_code, 403)
-        res = self.url_open(url, data=body, headers={"Content-Type": "application/json",
-                                                      "Origin": "https://www.loja.example"})
+        res = self.url_open(
+            url, data=body, headers={"Content-Type": "application/json", "Origin": "https://www.loja.example"}
+        )
         self.assertEqual(res.status_code, 200, res.text)
         self.assertEqual(res.headers.get("Access-Control-Allow-Origin"), "https://www.loja.example")
         self.assertTrue(res.json()["visitor_token"])
@@ -148,8 +176,15 @@ class TestWebhookSecurity(CrmAiCase):
         data = channel.read(["name"])[0]
         self.assertNotIn("meta_app_secret", data)
         fields = channel.fields_get()
-        for secret in ("meta_app_secret", "meta_access_token", "telegram_bot_token", "webhook_secret",
-                       "webhook_token", "evolution_api_key", "meta_verify_token"):
+        for secret in (
+            "meta_app_secret",
+            "meta_access_token",
+            "telegram_bot_token",
+            "webhook_secret",
+            "webhook_token",
+            "evolution_api_key",
+            "meta_verify_token",
+        ):
             self.assertNotIn(secret, fields, f"{secret} must be admin-only")
         message_fields = self.env["crm.ai.message"].with_user(self.manager).fields_get()
         self.assertNotIn("payload", message_fields)

@@ -82,8 +82,8 @@ def addons_path(odoo_dir):
     if extra:
         paths.extend(Path(p) for p in extra.split(os.pathsep) if p)
     seen, result = set(), []
-    for path in paths:
-        path = Path(path).resolve()
+    for entry in paths:
+        path = Path(entry).resolve()
         if path not in seen:
             seen.add(path)
             result.append(str(path))
@@ -146,7 +146,7 @@ def psql_env(settings):
 
 def drop_database(name, settings):
     """Drop a database through psycopg2 (installed with Odoo); ignore a missing one."""
-    import psycopg2  # noqa: PLC0415
+    import psycopg2
 
     kwargs = {"host": settings["host"], "port": settings["port"], "dbname": "postgres"}
     if settings["user"]:
@@ -165,7 +165,7 @@ def drop_database(name, settings):
 
 
 def database_exists(name, settings):
-    import psycopg2  # noqa: PLC0415
+    import psycopg2
 
     kwargs = {"host": settings["host"], "port": settings["port"], "dbname": "postgres"}
     if settings["user"]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.harness import odoo_env  # noqa: E402
+from tests.harness import odoo_env
 
 ROOT = odoo_env.ROOT
 LOG_LINE = re.compile(
@@ -61,7 +61,7 @@ def free_port():
 def preflight(tally):
     """Things whose absence would silently skip tests: make them failures."""
     try:
-        import websocket  # noqa: F401, PLC0415
+        import websocket  # noqa: F401
     except ImportError:
         tally.fail("websocket-client is not installed: Odoo would skip every browser test")
     if not odoo_env.find_chrome():
@@ -105,7 +105,7 @@ def analyse_odoo_log(path, tally, label):
                 continue
             level, logger, msg = m["level"], m["logger"], m["msg"]
             if msg.startswith("Starting ") and msg.endswith(" ...") and logger.startswith(OUR_LOGGERS):
-                started.add(msg[len("Starting "):-4])
+                started.add(msg[len("Starting ") : -4])
                 continue
             if level == "INFO" and msg.startswith("skipped ") and logger.startswith(OUR_LOGGERS):
                 skipped.add(msg)
@@ -159,7 +159,8 @@ def run_odoo_suite(tally, args):
     logdir.mkdir(parents=True, exist_ok=True)
     common = [
         *base_cmd,
-        "-c", str(odoo_env.CONF),
+        "-c",
+        str(odoo_env.CONF),
         f"--addons-path={addons_path}",
         *odoo_env.db_args(settings),
         "--workers=0",
@@ -174,9 +175,21 @@ def run_odoo_suite(tally, args):
         # 1. the three addons together, with their tests
         log1 = logdir / "odoo_tests.log"
         rc = run_odoo(
-            [*common, "-d", db_all, "-i", modules, "--test-enable", f"--test-tags={tags}",
-             f"--http-port={free_port()}", "--gevent-port", str(free_port())],
-            env, log1, args.timeout,
+            [
+                *common,
+                "-d",
+                db_all,
+                "-i",
+                modules,
+                "--test-enable",
+                f"--test-tags={tags}",
+                f"--http-port={free_port()}",
+                "--gevent-port",
+                str(free_port()),
+            ],
+            env,
+            log1,
+            args.timeout,
         )
         count = analyse_odoo_log(log1, tally, "odoo tests")
         print(f"Odoo tests: {count} run (log: {log1})", flush=True)
@@ -202,8 +215,14 @@ def run_odoo_suite(tally, args):
         with open(log2, "w", encoding="utf-8") as log:
             proc = subprocess.run(
                 [*cmd[:3], "shell", *cmd[3:], "-d", db_all, "--no-http"],
-                input=script, text=True, env=env, stdout=log, stderr=subprocess.STDOUT,
-                cwd=ROOT, timeout=args.timeout, check=False,
+                input=script,
+                text=True,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                timeout=args.timeout,
+                check=False,
             )
         out = log2.read_text(encoding="utf-8", errors="replace")
         before = tally.failed

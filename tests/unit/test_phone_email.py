@@ -1,5 +1,4 @@
 import pytest
-
 from crm_ai_services.emails import find_emails, normalize_email
 from crm_ai_services.phone import format_international, normalize_phone, phone_variants
 
