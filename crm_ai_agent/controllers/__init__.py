@@ -1,1 +1,2 @@
-from . import webchat, webhook
+from . import webhook
+from . import webchat

@@ -1,14 +1,13 @@
-from . import (
-    crm_ai_channel,
-    crm_ai_channel_meta_messaging,
-    crm_ai_channel_provider,
-    crm_ai_channel_telegram,
-    crm_ai_channel_webchat,
-    crm_ai_channel_whatsapp_cloud,
-    crm_ai_channel_whatsapp_evolution,
-    crm_ai_identity,
-    crm_ai_message,
-    crm_lead,
-    res_config_settings,
-    res_partner,
-)
+from . import crm_ai_channel
+from . import crm_ai_channel_provider
+from . import crm_ai_channel_provider_meta
+from . import crm_ai_channel_whatsapp_cloud
+from . import crm_ai_channel_whatsapp_evolution
+from . import crm_ai_channel_meta_messaging
+from . import crm_ai_channel_telegram
+from . import crm_ai_channel_webchat
+from . import crm_ai_identity
+from . import crm_ai_message
+from . import crm_lead
+from . import res_partner
+from . import res_config_settings

@@ -1,1 +1,4 @@
-from . import test_capture, test_lead_views, test_providers_http, test_webhook_security
+from . import test_webhook_security
+from . import test_capture
+from . import test_providers_http
+from . import test_lead_views
