@@ -317,9 +317,9 @@ def test_requirements_cover_manifest_dependencies():
     """An addon whose Python dependency is missing from the image cannot be installed."""
     required = set()
     for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            required.add(_canonical(re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0]))
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            required.add(_canonical(re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]))
     for addon in ADDONS:
         manifest = ast.literal_eval((ROOT / addon / "__manifest__.py").read_text())
         for module in manifest.get("external_dependencies", {}).get("python", []):
@@ -516,7 +516,7 @@ def test_k8s_only_the_init_job_creates_the_database():
 
 def _ingress_paths():
     paths = {}
-    for (kind, name), doc in _k8s_objects().items():
+    for (kind, _name), doc in _k8s_objects().items():
         if kind == "Ingress":
             for rule in doc["spec"]["rules"]:
                 for path in rule["http"]["paths"]:
