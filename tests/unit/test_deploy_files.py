@@ -329,13 +329,33 @@ def test_requirements_cover_manifest_dependencies():
             )
 
 
-def test_dockerfile_installs_odoo_conf_without_db_settings():
+def test_dockerfile_installs_odoo_conf_without_db_settings(tmp_path):
+    """Run the Dockerfile's own RUN on a copy of odoo.conf, then read it as the entrypoint does.
+
+    The official entrypoint passes --db_host/--db_port/--db_user/--db_password from the
+    environment only when the configuration file lacks them.
+    """
     instructions = _dockerfile_instructions()
     assert ("COPY", "odoo.conf /etc/odoo/odoo.conf") in instructions
-    # The entrypoint passes the container's database only for settings the file lacks.
-    (sed,) = [args for kw, args in instructions if kw == "RUN" and "/etc/odoo/odoo.conf" in args and "sed" in args]
-    for key in ("db_host", "db_port", "db_user", "db_password", "addons_path"):
-        assert key in sed
+    (run,) = [args for kw, args in instructions if kw == "RUN" and "/etc/odoo/odoo.conf" in args]
+    conf = tmp_path / "odoo.conf"
+    shutil.copy(ODOO_CONF, conf)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", run.replace("/etc/odoo/odoo.conf", str(conf))],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = conf.read_text()
+    for key in ("db_host", "db_port", "db_user", "db_password"):
+        # The entrypoint's test: grep -E "^\s*\b${param}\b\s*=" "$ODOO_RC"
+        assert not re.search(rf"^\s*\b{key}\b\s*=", text, re.MULTILINE), key
+    options = _odoo_conf(text)
+    root = _odoo_conf(ODOO_CONF.read_text())
+    assert options.pop("addons_path") == _dockerfile_addons_path()
+    assert options == {k: v for k, v in root.items() if not k.startswith("db_")}
 
 
 def test_dockerignore_sends_only_what_the_image_uses():
