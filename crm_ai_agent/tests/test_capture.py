@@ -103,7 +103,7 @@ class TestCapture(CrmAiCase):
         body = json.dumps(
             {
                 "visitor_id": "visitor-abc123",
-                "message_id": "w-1",
+                "message_id": "0b9f3f54-2c55-4a43-8f6c-5a1d0c9e2b11",
                 "text": "oi pelo site",
                 "name": "Duda",
                 "phone": "(11) 95555-6666",
@@ -236,7 +236,13 @@ class TestCapture(CrmAiCase):
     def test_anonymous_webchat_visitor_keeps_one_lead(self):
         url = f"/crm_ai_agent/webchat/{self.web.webchat_public_key}/messages"
         for i in range(2):
-            body = json.dumps({"visitor_id": "visitor-anon-01", "message_id": f"anon-{i}", "text": f"pergunta {i}"})
+            body = json.dumps(
+                {
+                    "visitor_id": "visitor-anon-01",
+                    "message_id": f"3d2c1b0a-0000-4000-8000-00000000000{i}",
+                    "text": f"pergunta {i}",
+                }
+            )
             self.url_open(url, data=body.encode(), headers={"Content-Type": "application/json"})
         self.process()
         messages = self.messages(self.web)

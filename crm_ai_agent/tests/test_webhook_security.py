@@ -158,7 +158,9 @@ class TestWebhookSecurity(CrmAiCase):
 
     def test_webchat_origin(self):
         url = f"/crm_ai_agent/webchat/{self.web.webchat_public_key}/messages"
-        body = json.dumps({"visitor_id": "visitor-0001", "message_id": "m-1", "text": "Olá"}).encode()
+        body = json.dumps(
+            {"visitor_id": "visitor-0001", "message_id": "6f1c2a2e-8d0b-4b8e-9a51-3f0f5f6b9a01", "text": "Olá"}
+        ).encode()
         with self.assertLogs("odoo.addons.crm_ai_agent.controllers.webhook", "WARNING"):
             res = self.url_open(
                 url, data=body, headers={"Content-Type": "application/json", "Origin": "https://evil.example"}

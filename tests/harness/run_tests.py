@@ -100,7 +100,7 @@ def analyse_odoo_log(path, tally, label):
     problems = []
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
-            m = LOG_LINE.match(line.rstrip("\n"))
+            m = LOG_LINE.match(line.rstrip())
             if not m:
                 continue
             level, logger, msg = m["level"], m["logger"], m["msg"]
@@ -167,7 +167,6 @@ def run_odoo_suite(tally, args):
         "--max-cron-threads=0",
         "--stop-after-init",
         "--log-level=info",
-        "--db-filter=.*",
     ]
     modules = ",".join(args.modules or odoo_env.ADDONS)
     tags = args.test_tags or ",".join(f"/{m}" for m in (args.modules or odoo_env.ADDONS))
