@@ -1,0 +1,539 @@
+"""Signals the rules engine looks for, as regexes over folded text (see ``rules_text``).
+
+Patterns are written in plain Portuguese/English with accents and double
+letters; :func:`rules_text.rx` folds them like the text (``preço`` -> ``preco``,
+``carro`` -> ``caro``), so the spelling here does not need to match the
+customer's. Slang and abbreviations are listed explicitly (``vc``, ``qto``,
+``hj``, ``agr``...); misspelt key words are corrected first (:func:`correct_word`).
+
+Each :class:`Signal` has a stable ``name`` (used in ``Classification.signals``
+and in business rules, e.g. ``{"field": "signal_names", "operator": "contains",
+"value": "urgency"}``) and a Portuguese ``label`` used in the reason. A pattern
+given as a list is the alternation of its items.
+"""
+
+import re
+from dataclasses import dataclass
+
+from .rules_text import fold, rx
+
+
+def alt(*parts):
+    """``(?:a|b|c)`` of the given regex fragments."""
+    return "(?:" + "|".join(parts) + ")"
+
+
+# Shared fragments (folded spelling is applied by rx()).
+VC = alt("vc|vcs|voce|voces|ce|ces|vos|voceis|tu")
+WANT = alt(
+    "quero|qro|qero|kero|qeria|keria|quiero|quisiera|queria|quer|queremos|gostaria(?: muito)? de|gostariamos de|"
+    "desejo|pretendo|vou|vamos|to querendo|estou querendo|tava querendo|estava querendo"
+)
+ARTICLE = alt("um|uma|o|a|os|as|un")
+WEEKDAY = alt("segunda|terca|quarta|quinta|sexta|sabado|domingo")
+NEG_BEFORE = rx(r"(?<![a-z0-9])(?:nao|n|nem|nunca|sem|jamais|not|don't|dont|no)\s+(?:\w+\s+)?$", words=False)
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    label: str
+    patterns: tuple
+    negatable: bool = False  # "não quero comprar" must not fire "purchase"
+
+
+def _compile(pattern):
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    if isinstance(pattern, (list, tuple)):
+        pattern = "|".join(pattern)
+    return rx(pattern)
+
+
+def _sig(name, label, *patterns, negatable=False):
+    return Signal(name, label, tuple(_compile(p) for p in patterns), negatable)
+
+
+SIGNALS = (
+    _sig(
+        "purchase",
+        "compra",
+        rf"{WANT}\s+(?:muito\s+|mesmo\s+|ja\s+)?"
+        + alt(
+            "comprar|compra|adquirir|fechar|contratar|alugar|levar|assinar|matricular|me matricular|matricula|"
+            "me inscrever|inscrever|fazer (?:a |minha |uma )?(?:matricula|inscricao|compra|assinatura)|comecar|"
+            "garantir|encomendar|reservar|querer"
+        ),
+        [
+            "fecho",
+            "fechamos",
+            "fechar "
+            + alt(
+                "negocio|o negocio|a compra|o contrato|o aluguel|o pacote|o plano|a matricula|hoje|agora|ja|"
+                "com (?:voces|vcs|vc)"
+            ),
+        ],
+        r"fechar (?:o|a) (?!porta|janela|loja|conta)[a-z0-9-]+ (?:hoje|hj|agora|agr|amanha|ja|essa semana|esta semana)",
+        r"quanto (?:fica|sai|faz) (?:pra|para|p) (?:levar|fechar)",
+        r"vou (?:querer|levar|ficar com|comprar|fechar)",
+        r"adquirir|encomendar",
+        [
+            r"(?:quero|queremos|preciso|precisamos|gostaria de|vou) contratar",
+            r"contratar (?:o|a|um|uma|plano|internet|servico)",
+        ],
+        r"garantir (?:minha|a|uma) vaga|fazer (?:a )?(?:minha )?(?:matricula|inscricao)",
+        # "quero um X", "quero o sofá", "quero 10 unidades" (but not "quero um orçamento", "quero o reembolso").
+        rf"{WANT}\s+(?:{ARTICLE[3:-1]}|\d+)\s+(?!"
+        + (
+            "orcamento|desconto|informac|info|retorno|atendente|humano|pessoa|reembolso|estorno|saber|ver|"
+            "falar|tirar|trocar|vender|sair|receber|ajuda|duvida|resposta|contato|ligacao|visita|horario|"
+            "consulta|avaliacao|simulacao|proposta|catalogo|foto|video|opcao|opcoes|noticia|reclamacao|lista|"
+            "cotacao|segunda|2a|mudanca|troca"
+        )
+        + ")[a-z0-9]+",
+        # "quero fazer um seguro", "quero fazer a matrícula" (but not "quero fazer uma reclamação").
+        rf"{WANT}\s+fazer\s+(?:(?:um|uma|o|a|meu|minha)\s+)?(?!(?:um|uma|o|a|meu|minha)\s)(?!"
+        + (
+            "reclamacao|pergunta|orcamento|cotacao|simulacao|visita|avaliacao|consulta|agendamento|troca|"
+            "devolucao|cancelamento"
+        )
+        + ")[a-z]+",
+        r"pago (?:a vista|no pix|em dinheiro|hoje|agora)",
+        r"trocar (?:de |o |meu )?carro",
+        (
+            "(?:i|we) (?:want|wanna|would like|'d like|d like|need) to "
+            "(?:buy|purchase|hire|rent|order|sign up|enrol|enroll|book)|"
+            "i'll take|i will take|to rent|to buy|ready to buy|want to buy"
+        ),
+        negatable=True,
+    ),
+    _sig(
+        "need",
+        "necessidade",
+        alt("preciso|precisamos|precisava|necessito|to precisando|estou precisando|tamo precisando")
+        + r"\s+(?:urgente\s+)?(?:de|d)",
+        r"(?:procuro|procurando|buscando|busco)\s+(?:(?:um|uma|o|a)\s+)?(?!emprego|trabalho|vaga|estagio)[a-z]+",
+        r"(?:i|we) need (?:a|an|to|some)|need a",
+        negatable=True,
+    ),
+    _sig(
+        "schedule",
+        "agendamento",
+        r"(?<!precisa )(?<!precisa de )"
+        + alt(
+            "agendar|agendamento|agende|agenda (?:pra|para|pro)|marcar|"
+            "(?:marque|marca) (?:uma|um|pra|para|minha|meu|horario|consulta|visita|avaliacao|hora)"
+        ),
+        r"test[ -]?drive|testdrive|aula experimental|aula teste|aula gratis",
+        r"visitar|fazer uma visita|conhecer (?:o|a) (?:imovel|apartamento|apto|casa|escola|loja|clinica)",
+        r"(?:marcar|agendar|uma|a) visita|visita (?:pra|para|no|na|ao|amanha|hoje|hj|sabado|domingo)",
+        r"(?:tem|teria|ha|tens|tiver|existe)\s+(?:algum\s+)?(?:horario|horarios|agenda|encaixe|hora)\s+"
+        r"(?:livre\s+|disponivel\s+|vago\s+)?"
+        + alt(
+            "pra",
+            "para",
+            "p",
+            "hoje",
+            "hj",
+            "amanha",
+            "essa",
+            "esta",
+            "nesta",
+            "nessa",
+            "na",
+            "no",
+            "de manha",
+            "a tarde",
+            "a noite",
+            "disponivel",
+            "livre",
+            WEEKDAY,
+        ),
+        r"atende[mn]? (?:hoje|hj|agora|agr|amanha)",
+        rf"pode ser (?:hoje|hj|amanha|semana que vem|na|no|as|dia|{WEEKDAY})",
+        [
+            r"(?:da|dá) (?:pra|para) (?:vir|passar|atender|encaixar|ir)",
+            r"(?:pode|podem|consegue|conseguem|poderia|poderiam) "
+            r"(?:vir|passar aqui|me atender|me encaixar|encaixar|atender hoje|atender amanha)",
+        ],
+        r"posso (?:passar|ir|ir ai|dar uma passada)|(?:passo|vou) ai (?:hoje|hj|amanha|sabado|as)",
+        r"encaixe|encaixar",
+        r"book|booking|schedule|appointment|can (?:someone|somebody|you) come",
+    ),
+    _sig(
+        "price",
+        "preço/pagamento",
+        r"quanto(?! tempo| antes| dias| anos| meses| horas| minutos| km)",
+        r"qto|qnto|qnt|qt|qtos|qnta|qta|kto|kanto",
+        (
+            "valor|valores|vlr|preco|precos|presso|precinho|custo|custa|custam|custaria|cobra|cobram|cobrado|"
+            r"orcamento(?! de \d)|orcamentos|cotacao|mensalidade|mensalidades|anuidade|parcela|parcelas|parcelamento|"
+            "parcelado|parcelar|parcelam|juros|entrada|a vista|pix|cartao|cartao de credito|no credito|no debito|"
+            "boleto|financiamento|financiar|financia|financiado|desconto|descontos|barato|barata|baratinho|"
+            "mais em conta|em conta|cheap|cheapest|cupom|promocao|promo|oferta|frete|taxa|taxas|tabela|convenio|"
+            "cobre|simulacao|simular|sai por|permuta|forma de pagamento|formas de pagamento|condicoes|condicao|"
+            "pagamento"
+        ),
+        r"\d{1,2}\s?x|em \d{1,2} ?vezes|bolsa (?:de )?\d+|bolsas? de estudos?|plano (?:cobre|aceito)",
+        (
+            "how much|price|prices|pricing|cost|costs|fee|fees|quote|finance|financing|installments?|discount|"
+            "cuanto|cuesta|precio|precios"
+        ),
+    ),
+    _sig(
+        "info",
+        "informação",
+        rf"{VC}\s+"
+        + alt(
+            "tem|tb tem|tambem tem|teriam|trabalham com|trabalha com|fazem|faz|vende|vendem|atendem|atende|entregam|"
+            "entrega|instalam|instala|consertam|conserta|aceitam|aceita|oferecem|da|dao|possuem|abrem|abre|compram|"
+            "fecham|funcionam"
+        ),
+        [
+            r"^\W*tem(?= )",
+            "tem "
+            + alt("disponivel|esse|essa|este|esta|em|no|na|pra|para|de|algum|alguma|loja|fibra|unidade|opcao|opcoes"),
+        ],
+        r"disponivel|disponiveis|disponibilidade|pronta entrega|estoque|ainda (?:esta|ta|tem|vale)|algum[a]? \w+\?",
+        (
+            "quando (?:abre|abrem|fecha|fecham|comeca|comecam|chega|chegam|tem|sai|vai ter)|que horas|quanto tempo|"
+            "prazo de entrega|prazo|demora|how long|como funciona|funciona como|duracao|presencial|online|ead|"
+            "endereco|onde fica|onde voces ficam|localizacao|loja fisica|horario de funcionamento|horarios|abrem|"
+            r"fotos?|catalogo|modelos|cores|tamanho|tamanhos|medidas|detalhes|ficha tecnica|especificac\w+|"
+            "tenho interesse|tenho interese|interesse|interessad[oa]|gostaria de saber|gostaria de ver|queria saber|"
+            "quero saber|queria ver|quero ver|saber (?:sobre|se)|me passa|me manda|me envia|manda foto|e turbo"
+        ),
+        (
+            "do you (?:have|offer|sell|ship|deliver|do)|is it|is the|are there|available|interested in|details|"
+            "ship to|open on"
+        ),
+        negatable=True,
+    ),
+    _sig(
+        "vague_info",
+        "pedido vago de informação",
+        (
+            r"mais info\w*|info|infos|informac\w+|information|saber mais|umas info\w*|de onde (?:voces|vcs|vc)? ?sao|"
+            r"(?:vcs|voces) sao de onde|como funciona\?$"
+        ),
+    ),
+    _sig(
+        "urgency",
+        "urgência",
+        (
+            r"urgente\w*|urgencia|urgent|urgently|asap|emergencia|emergency|o quanto antes|quanto antes|"
+            r"o mais rapido(?: possivel)?|imediat\w+|right away|right now|o mais cedo possivel|ainda hoje|hoje ainda|"
+            "hoje mesmo|hj mesmo|hj ainda|agora mesmo|hoje|hj|agora|agr|today|tonight|amanha|amanhan|amnh|tomorrow|"
+            "essa semana|esta semana|nesta semana|nessa semana|this week|ultimo dia|esse mes ainda|este mes ainda|"
+            "pra ja|pra ontem"
+        ),
+    ),
+    _sig(
+        "credit_approved",
+        "crédito aprovado",
+        alt("credito|financiamento|carta de credito|emprestimo|consorcio|cadastro|ficha|limite")
+        + r"\s+(?:ja\s+)?(?:foi\s+|esta\s+|ta\s+)?(?:pre[ -]?)?aprovad[oa]",
+        (
+            "aprovad[oa] (?:no|na|pelo|pela|em)|"
+            "(?:tenho|com|ja tenho|estou com|to com) (?:o |um |meu )?credito (?:pre[ -]?)?aprovado|"
+            "pre[ -]?aprovad[oa]|carta de credito contemplada|contemplad[oa]|(?:pre[ -]?)?approved"
+        ),
+    ),
+    _sig(
+        "cash_ready",
+        "pagamento à vista",
+        (
+            "pago (?:a vista|no pix|em dinheiro|tudo a vista|cash)|(?:ja )?tenho o (?:dinheiro|valor)|"
+            "dinheiro (?:na mao|em maos)|ja tenho (?:o dinheiro|a grana|o valor)|have the (?:cash|money)|"
+            "pay (?:in )?cash"
+        ),
+    ),
+    _sig(
+        "negative",
+        "sem interesse",
+        (
+            "so (?:olhando|dando uma olhada|pesquisando|vendo|curiosidade|por curiosidade)|"
+            "(?:to|estou|tou|tava|estava) (?:so )?"
+            "(?:olhando|pesquisando|vendo as opcoes|so vendo|so pesquisando|dando uma olhada)|"
+            "dando uma olhada|sem (?:interesse|interese|pressa|grana|dinheiro|condicoes)|"
+            "(?:nao|n) tenho (?:interesse|dinheiro|grana|condicoes)|(?:nao|n) (?:tenho )?interesse|"
+            "to (?:liso|duro|sem grana)|nem pensar|desisti|not interested|no thanks|just (?:looking|browsing)|"
+            "no money"
+        ),
+    ),
+    _sig(
+        "price_objection",
+        "objeção de preço",
+        ("caro demais|muito caro|mt caro|mto caro|ta caro|esta caro|carissimo|caro pra caramba|too expensive|salgado"),
+    ),
+    _sig(
+        "later",
+        "prazo longo",
+        (
+            "ano que vem|proximo ano|futuramente|no futuro|mais pra frente|mais para frente|um dia|talvez|"
+            "por enquanto|next year|some day|someday|maybe later"
+        ),
+    ),
+    _sig(
+        "opt_out",
+        "descadastro",
+        r"^\W*(?:pare|para|parem|sair|stop|chega|remover|descadastrar|unsubscribe|cancelar envio|bloquear)\W*$",
+        r"(?:pare|parem|para|parar) de (?:me )?(?:mandar|enviar|encher|ligar|mandarem|incomodar)",
+        [
+            "(?:nao|n) (?:quero|desejo) (?:mais )?receber",
+            "(?:nao|n) (?:me )?(?:mande|mandem|envie|enviem|liguem) mais",
+            r"(?:nao|n) quero mais (?:mensage\w*|msg|promoc\w*|contato)",
+        ],
+        alt("sair|me tirar|me tira|me tirem|me remove|me remova|me removam|remover|remova|tirar|tira")
+        + " (?:o )?(?:meu (?:numero|contato|email) )?(?:da|desta|dessa|desse|deste|do|dos|das) (?:sua |vossa )?"
+        + alt("lista|grupo|lista de transmissao|mailing|cadastro|listas|grupos|contatos"),
+        (
+            r"descadastr\w*|unsubscribe|opt[ -]?out|stop (?:sending|messaging|texting|contacting)|remove me|"
+            "leave me alone"
+        ),
+    ),
+    _sig(
+        "support",
+        "pós-venda/suporte",
+        [
+            "meu "
+            + alt(
+                "pedido|pedidos|produto|contrato|boleto|carne|certificado|diploma|cadastro|reembolso|dinheiro|estorno"
+            ),
+            "minha " + alt("compra|encomenda|entrega|fatura|conta|assinatura|internet|conexao|linha|mensalidade"),
+        ],
+        (r"pedido\s*(?:n[o.]?|numero|nº|#)?\s*\d{3,}|order\s*(?:n[o.]?|number|#)?\s*#?\d{3,}|my order|protocolo"),
+        alt("nao|n|ainda nao|ate agora nao|nunca")
+        + " "
+        + alt(
+            r"chegou|veio|funciona|funcionou|liga|ligou|carrega|foi resolvid\w+|resolveram|apareceu|devolveu|"
+            "devolveram|responde|responderam|recebi|entregaram|entregou"
+        ),
+        (
+            "hasn'?t arrived|has not arrived|didn'?t arrive|never arrived|not working|doesn'?t work|arrived broken|"
+            "came broken|refund|return it"
+        ),
+        (
+            "defeito|defeituos[oa]|com problema|veio errad[oa]|veio quebrad[oa]|veio com|garantia|"
+            "assistencia tecnica|segunda via|2a via|2 via|2ª via|atrasad[oa]|vencid[oa]"
+        ),
+        (
+            "trocar (?:o |a )?(?:tamanho|numero|cor|produto|peca)|fazer a troca|devolucao|devolver|reembolso|"
+            "estorno|dinheiro de volta|cancelei|cancelamento|cancelad[oa]|"
+            "cancelar (?:o |a |meu |minha |o meu |a minha )|cancel my"
+        ),
+        (
+            "remarcar|desmarcar|reagendar|resultado do (?:meu )?exame|caucao|"
+            "moro no (?:apto|apartamento|ap|predio|condominio)"
+        ),
+        (
+            "reiniciei|caindo|sem sinal|sem internet|ta lenta|esta lenta|"
+            r"(?:aluguei|comprei|contratei|fiz) (?:\w+ )?com (?:voces|vcs|vc)|"
+            "fiz (?:a|o|uma|um|minha|meu) [a-z ]{2,30} (?:ontem|semana passada|mes passado)|"
+            "ninguem (?:responde|atende|resolve|avisou)"
+        ),
+        r"cade (?:o |a )?(?:meu|minha)|sou cliente",
+    ),
+    _sig(
+        "spam",
+        "spam",
+        (
+            r"ganhe|ganhar dinheiro|renda extra|bitcoin|btc|cripto\w*|crypto\w*|forex|invista|investimento garantido|"
+            r"lucro garantido|\d+% ao mes|seguidores|clique aqui|clica no link|clicar no link|"
+            "acesse (?:ja|agora|o link|www)|gratis|free money|earn money|promocao imperdivel|sem sair de casa|"
+            r"trabalhando de casa|trabalhe de casa|voce foi selecionad\w|parabens,? voce ganhou|pix premiado|sorteio|"
+            "click here"
+        ),
+        r"https?://\S+|www\.\S+|bit\.ly\S*",
+    ),
+    _sig(
+        "job_seeker",
+        "candidato a vaga",
+        [
+            "curriculo",
+            "curriculum",
+            "meu cv",
+            "resume",
+            "emprego",
+            "estagio",
+            "jovem aprendiz",
+            "processo seletivo",
+            "vagas? (?:de|para|pra) (?!garagem|estacionamento|carro|moto)"
+            + alt(
+                r"emprego|trabalho|estagio|vendedor\w*|atendente|recepcionista|tecnic\w*|motorista|auxiliar|"
+                r"assistente|professor\w*|estagiari\w*|gerente|caixa|repositor\w*|promotor\w*|consultor\w*|"
+                r"corretor\w*|mecanic\w*|secretari\w*|enfermeir\w*|dentista|cozinheir\w*|garcom|entregador\w*|\w+ista"
+            ),
+            "vagas? (?:aberta|em aberto|disponive)",
+            "trabalhar (?:com|para|pra|ai|aqui|na|no|junto) ?(?:voces|vcs|vc|ai|a empresa|a loja)?(?! de uber)",
+            "(?:estao|tao|estariam|voces estao|vcs tao|vcs estao) contratando",
+            r"contratando\?",
+            "are you hiring",
+            "hiring",
+            "job",
+            "sales position",
+            "work for you",
+        ],
+    ),
+    _sig(
+        "supplier",
+        "fornecedor/parceiro",
+        [
+            "(?:sou|somos) (?:um |uma |o |a )?" + alt(r"fornecedor\w*|distribuidor\w*|representante\w*|fabricante"),
+            r"fornecedor\w*",
+            "represento (?:a |uma |o |um )?",
+            "representante (?:da|do|comercial|de)",
+            "(?:gostaria|queria|quero|venho|vim) (?:de |aqui )?(?:apresentar|oferecer|ofertar) "
+            + alt("nossos?|nossas?|meus?|minhas?|o nosso|a nossa|os nossos|as nossas"),
+            r"parceri\w*",
+            "parceir[oa]s?",
+            "oferecer nossos servicos",
+            "posso aumentar suas vendas",
+            "aumentar suas vendas",
+            "nossos produtos",
+            "nosso portfolio",
+            "meu portfolio",
+            "we (?:offer|provide) (?:services|solutions)",
+            "partnership",
+        ],
+    ),
+    _sig(
+        "human_request",
+        "pede atendente",
+        [
+            "falar com (?:um |uma |o |a |algum |alguma |alguem )?"
+            + alt(
+                r"atendente|humano|pessoa|alguem|vendedor\w*|consultor\w*|corretor\w*|gerente|responsavel|gente|dono"
+            ),
+            "atendimento humano",
+            "atendente",
+            "me liga",
+            "me liguem",
+            "me ligue",
+            "pode me ligar",
+            "podem me ligar",
+            "call me",
+            "talk to (?:a )?(?:human|person|agent|someone)",
+            "real person",
+        ],
+    ),
+    _sig(
+        "complaint",
+        "reclamação",
+        (
+            "absurdo|procon|reclame aqui|reclameaqui|pessimo|pessima|horrivel|vergonha|palhacada|descaso|"
+            r"falta de respeito|ninguem (?:responde|atende|resolve|avisou)|to indignad\w|estou indignad\w|que raiva|"
+            "terrible|awful|unacceptable"
+        ),
+    ),
+    _sig(
+        "injection",
+        "tentativa de manipular o assistente",
+        (
+            "ignore (?:suas|as|todas as|todas|your|all|previous|the|all previous|as suas|tudo)|"
+            "ignora (?:suas|as|todas|tudo)|desconsidere (?:suas|as|todas)|"
+            r"esqueca (?:suas|as|todas) (?:as )?instruc\w+|system\s*:|assistant\s*:|"
+            r"(?:marque|marca|marcar|mark|set|coloque|defina|mude)\s+(?:este|esse|o|this|the|meu|my)?\s*(?:lead|score|pontuacao|status|temperatura)|"
+            r"(?:set|sete|defina|coloque)\s+(?:o\s+)?(?:score|pontuacao|temperature|temperatura)|como ganho|as won|"
+            r"(?:envie|mande|send|forward)\s+(?:isso|isto|this|essa mensagem|esta mensagem)?\s*"
+            r"(?:para|pra|to)\s+(?:todos|todas|all)|"
+            "you are now|voce agora e|new instructions|novas instrucoes|prompt|jailbreak|developer mode|"
+            "modo desenvolvedor"
+        ),
+        re.compile(r"<<<|>>>|\[/?inst\]|<\|im_(?:start|end)\|>|</?system>"),
+    ),
+    _sig(
+        "greeting",
+        "saudação",
+        (
+            "oi+e?|ola|opa|eai|e ai|bom dia|boa tarde|boa noite|hello|hi|hey|good (?:morning|afternoon|evening)|"
+            "tudo bem|td bem|tudo bom|blz|beleza|salve"
+        ),
+    ),
+)
+
+SIGNALS_BY_NAME = {s.name: s for s in SIGNALS}
+
+# A question needs one of these to count as asking (and not only commenting).
+QUESTION = rx(
+    r"\?|^\W*" + alt("qual|quais|quanto|qto|como|onde|quando|tem|vcs|voces|aceita|aceitam|fazem|pode|podem") + r"\b",
+    words=False,
+)
+
+
+# ---------------------------------------------------------------- spelling
+
+# Key words whose misspellings (one letter added, missing, changed or two swapped) are corrected:
+# "conprar" -> "comprar", "urgenti" -> "urgente", "orsamento" -> "orcamento".
+_FUZZY_TARGETS = fold(
+    """
+    comprar adquirir contratar alugar matricula matricular inscricao agendar agendamento marcar horario
+    visita visitar consulta avaliacao urgente urgencia amanha semana orcamento financiamento financiar parcela
+    parcelado parcelamento desconto mensalidade quanto valor preco disponivel interesse interessado interessada
+    informacao informacoes garantia defeito pedido cancelar reembolso devolucao boleto curriculo emprego
+    fornecedor representante descadastrar receber mensagem mensagens gostaria queria preciso precisamos
+    aprovado aprovada credito entrega apartamento dinheiro agora funciona chegou
+    """
+).split()
+# Real words one edit away from a key word, never "corrected".
+_PROTECTED = fold(
+    """
+    quando quantos quantas marca marcas fecha lugar lugares manha calor vapor valer valores perco prego pedindo
+    pedida preso visito consulto agenda compra compre compro comprou queira querer quera gostarias horarios
+    boletos pedidos visitas semanas parcelas consultas entregas credita receba recebe recebi
+    """
+).split()
+
+
+def _pattern_words():
+    words = set()
+    for signal in SIGNALS:
+        for pattern in signal.patterns:
+            words.update(re.findall(r"[a-z]{3,}", pattern.pattern))
+    return words
+
+
+def _deletes(word):
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _within_one(a, b):
+    """Optimal string alignment distance <= 1 (one insertion, deletion, substitution or swap)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    i = 0
+    while i < min(la, lb) and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        if a[i + 1 :] == b[i + 1 :]:
+            return True
+        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+    if la > lb:
+        return a[i + 1 :] == b[i:]
+    return a[i:] == b[i + 1 :]
+
+
+_KNOWN_WORDS = set(_FUZZY_TARGETS) | set(_PROTECTED)
+_FUZZY_INDEX = {}
+for _word in _FUZZY_TARGETS:
+    for _variant in {_word} | _deletes(_word):
+        _FUZZY_INDEX.setdefault(_variant, set()).add(_word)
+
+
+def correct_word(word):
+    """The key word ``word`` is a misspelling of, or ``None`` (``word`` is folded)."""
+    if len(word) < 5 or word in _KNOWN_WORDS or word in _PATTERN_WORDS:
+        return None
+    candidates = set(_FUZZY_INDEX.get(word, ()))
+    for variant in _deletes(word):
+        candidates |= _FUZZY_INDEX.get(variant, set())
+    candidates = {c for c in candidates if _within_one(word, c)}
+    if len(candidates) == 1:
+        return candidates.pop()
+    return None
+
+
+_PATTERN_WORDS = _pattern_words() - set(_FUZZY_TARGETS)
