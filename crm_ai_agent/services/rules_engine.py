@@ -20,9 +20,11 @@ API (stable):
 ``Classification``: dataclass with ``name, email, phone (E.164), company, interest,
 interest_product_ids, budget (as written), budget_amount, quantity, timeframe (one of
 TIMEFRAMES or ""), intent (INTENTS), temperature (TEMPERATURES), score (0-100), reason,
-language (pt/en/es), needs_human, opt_out, spam, stage (STAGES), signals`` and ``to_dict()``.
-``signals`` lists what fired: ``{"name", "label", "quote", "points"}``; ``quote`` is the
-customer's own words. ``reason`` quotes them too: ``"quero fechar hoje" → urgência``.
+language (pt/en/es), needs_human, opt_out, spam, stage (STAGES), signals, rule_points`` and
+``to_dict()``. ``signals`` lists what fired: ``{"name", "label", "quote", "points"}``; ``quote``
+is the customer's own words; business rules appear as ``name == "business_rule"`` with the
+rule's name as label, and ``rule_points`` is their total. ``reason`` quotes the customer too:
+``“quero fechar hoje” → urgência``.
 
 ``apply_rules(rules, data, text="") -> (points, fired)``: pure function applying rule dicts
 ``{"name", "field" | "keywords", "operator", "value", "points"}``; ``check_rule(rule)`` lists
@@ -117,6 +119,7 @@ class Classification:
     spam: bool = False
     stage: str = "new"
     signals: list = field(default_factory=list)
+    rule_points: int = 0
 
     def to_dict(self):
         return asdict(self)
@@ -198,12 +201,14 @@ def detect_language(folded_text):
     return best
 
 
+_QUOTE_CONTEXT = {"urgency", "timeframe", "price", "later", "negative"}  # "quero fechar hoje" rather than "hoje"
 _SHORT_QUOTE_CONTEXT = re.compile(r"(?:[a-z0-9]+ ){1,2}$")
 
 
-def _quote(folded, span):
+def _quote(folded, span, context=False):
+    """The customer's words for ``span``; ``context`` adds up to two words before a short match."""
     start, end = span
-    if end - start < 8:
+    if context and end - start < 8:
         before = _SHORT_QUOTE_CONTEXT.search(folded.text[max(0, start - 30) : start])
         if before:
             start -= len(before.group())
@@ -502,7 +507,7 @@ def classify(text, *, catalog=None, rules=None, thresholds=None, known=None):
             {
                 "name": name,
                 "label": label or SIGNALS_BY_NAME[name].label,
-                "quote": _quote(folded, span) if span else "",
+                "quote": _quote(folded, span, context=name in _QUOTE_CONTEXT) if span else "",
                 "points": points,
             }
         )
@@ -619,12 +624,16 @@ def classify(text, *, catalog=None, rules=None, thresholds=None, known=None):
     result.stage = stage_for(result.temperature, intent, disqualified)
     wants_person = bool({"human_request", "complaint", "injection"} & sig) and not result.spam
     result.needs_human = not result.opt_out and (wants_person or intent == "support" or result.temperature == "hot")
-    result.signals = signals
-    result.reason = _reason(result, signals, rule_hits, classifier_score)
+    result.rule_points = rule_points
+    result.signals = signals + [
+        {"name": "business_rule", "label": hit["name"], "quote": hit["quote"], "points": hit["points"]}
+        for hit in rule_hits
+    ]
+    result.reason = _reason(result, signals, rule_hits)
     return result
 
 
-def _reason(result, signals, rule_hits, classifier_score):
+def _reason(result, signals, rule_hits):
     parts = []
     for s in signals:
         if s["name"] == "contact":

@@ -6,7 +6,7 @@ span that fired so the engine can quote it.
 
 API (stable, used by ``rules_engine`` and ``pii``):
 
-- ``find_phones(text) -> list[(e164, (start, end))]``: phone numbers in free text
+- ``find_phones(text, unique=True) -> list[(e164, (start, end))]``: phone numbers in free text
   (original positions); numbers without ``+`` are read as Brazilian.
 - ``extract_email(text)``, ``extract_phone(text)``: first one or ``""``.
 - ``extract_name(folded)``, ``extract_company(folded)``: ``(value, span)`` or ``("", None)``.
@@ -37,8 +37,11 @@ _CPF_BEFORE = re.compile(
 _ARROBA = re.compile(r"\s*(?:\barroba\b|\(at\)|\[at\])\s*", re.I)
 
 
-def find_phones(text):
-    """Phone numbers in free text as ``[(e164, (start, end))]`` (original positions)."""
+def find_phones(text, unique=True):
+    """Phone numbers in free text as ``[(e164, (start, end))]`` (original positions).
+
+    With ``unique=False`` every occurrence is listed, also repeats of the same number.
+    """
     found = []
     text = text or ""
     for match in _PHONE_CANDIDATE.finditer(text):
@@ -58,7 +61,7 @@ def find_phones(text):
                 continue  # bare digits are Brazilian or nothing (a CPF is not a US phone)
             if len(digits) >= 12 and not digits.startswith("55"):
                 continue
-        if number and number not in [f[0] for f in found]:
+        if number and (not unique or number not in [f[0] for f in found]):
             found.append((number, match.span()))
     return found
 
