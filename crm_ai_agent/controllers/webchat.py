@@ -49,7 +49,6 @@ class CrmAiWebchatController(http.Controller):
         methods=["POST", "OPTIONS"],
         csrf=False,
         save_session=False,
-        cors="*",
     )
     def webchat_post(self, key, **kwargs):
         channel = channel_for_key(key)

@@ -1,4 +1,9 @@
+import threading
+import time
+
 from odoo.tests import tagged
+
+from odoo.addons.bus.models.bus import dispatch
 
 from .common import CrmAiCase, meta_body, meta_signature, wa_text
 
@@ -33,6 +38,23 @@ class TestLeadViews(CrmAiCase):
         self.env["ir.config_parameter"].set_param(
             "crm_ai_agent.tour_cron", str(self.env.ref("crm_ai_agent.ir_cron_process_inbox").id)
         )
-        self.start_tour("/odoo/crm", "crm_ai_agent_live_kanban", login="admin")
+        # Test cursors never commit, so PostgreSQL's NOTIFY never reaches the websockets: relay it the way
+        # the server's bus loop does after a commit.
+        stop = threading.Event()
+
+        def relay():
+            while not stop.is_set():
+                for websockets in list(dispatch._channels_to_ws.values()):
+                    for websocket in list(websockets):
+                        websocket.trigger_notification_dispatching()
+                time.sleep(0.2)
+
+        relay_thread = threading.Thread(target=relay, daemon=True)
+        relay_thread.start()
+        try:
+            self.start_tour("/odoo/crm", "crm_ai_agent_live_kanban", login="admin")
+        finally:
+            stop.set()
+            relay_thread.join(2)
         lead = self.env["crm.lead"].search([("ai_channel_id", "=", self.wa.id)])
         self.assertEqual(len(lead), 1)
