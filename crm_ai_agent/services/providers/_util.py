@@ -74,9 +74,9 @@ def location(latitude, longitude, name="", address="", url=""):
         return {}
     result = {"latitude": lat, "longitude": lon}
     for key, value in (("name", name), ("address", address), ("url", url)):
-        value = as_str(value)
-        if value:
-            result[key] = value
+        text = as_str(value)
+        if text:
+            result[key] = text
     return result
 
 

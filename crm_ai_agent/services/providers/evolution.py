@@ -74,9 +74,9 @@ def parse(payload):
     if event in ("messages.upsert", "messages.update") and not all(isinstance(p, dict) for p in pieces):
         raise PayloadError(f"Evolution: '{event}' data is not an object or a list of objects")
     items = []
+    if event == "qrcode.updated":
+        pieces = [{"redacted": "qrcode"} for _ in pieces]  # a live device-link code: not kept
     for piece in pieces:
-        if event == "qrcode.updated":
-            piece = {"redacted": "qrcode"}  # a live device-link code: not kept
         raw = {**head, "data": piece}
         if event == "messages.upsert":
             item = _parse_upsert(piece, raw)

@@ -147,7 +147,7 @@ def _identity(phone_candidates, user_ids, contact):
     contact = as_dict(contact)
     profile = as_dict(contact.get("profile"))
     phones, bsuids = [], list(user_ids)
-    for value in list(phone_candidates) + [as_str(contact.get("wa_id"))]:
+    for value in [*phone_candidates, as_str(contact.get("wa_id"))]:
         if _PHONE_ID.match(value):
             phones.append(value)
         elif value:  # a BSUID where a phone usually is
@@ -264,18 +264,14 @@ def _shared_contact(card):
     full_name = as_str(name.get("formatted_name")) or " ".join(
         p for p in (as_str(name.get("first_name")), as_str(name.get("last_name"))) if p
     )
-    phones = []
-    for phone in as_list(card.get("phones")):
-        phone = as_dict(phone)
-        phones.append(as_str(phone.get("wa_id")) or as_str(phone.get("phone")))
+    phones = [as_str(as_dict(p).get("wa_id")) or as_str(as_dict(p).get("phone")) for p in as_list(card.get("phones"))]
     emails = [as_str(as_dict(e).get("email")) for e in as_list(card.get("emails"))]
     return {"name": full_name, "phones": unique(phones), "emails": unique(emails)}
 
 
 def _error_text(errors):
     parts = []
-    for error in errors:
-        error = as_dict(error)
+    for error in map(as_dict, errors):
         code = as_str(error.get("code"))
         title = as_str(error.get("title"))
         message = as_str(error.get("message"))
