@@ -54,13 +54,16 @@ _TRUE = {"true", "1", "yes", "sim", "y"}
 _FALSE = {"false", "0", "no", "nao", "não", "n", ""}
 
 
-def _first_object(text):
-    """The first balanced ``{...}`` in ``text`` (strings and escapes respected), or ``None``."""
+def _objects(text, limit=20):
+    """Balanced ``{...}`` substrings of ``text``, outermost first (strings and escapes respected)."""
     start = text.find("{")
-    while start != -1:
+    tried = 0
+    while start != -1 and tried < limit:
+        tried += 1
         depth = 0
         in_string = False
         escaped = False
+        end = None
         for i in range(start, len(text)):
             ch = text[i]
             if in_string:
@@ -77,9 +80,12 @@ def _first_object(text):
             elif ch == "}":
                 depth -= 1
                 if depth == 0:
-                    return text[start : i + 1]
-        start = text.find("{", start + 1)
-    return None
+                    end = i + 1
+                    break
+        if end is None:
+            return
+        yield text[start:end]
+        start = text.find("{", end)
 
 
 def parse_json_object(raw):
@@ -91,12 +97,8 @@ def parse_json_object(raw):
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
     text = str(raw).strip()
-    candidates = [text]
-    candidates += [m.group(1).strip() for m in _FENCE.finditer(text)]
-    obj = _first_object(text)
-    if obj:
-        candidates.append(obj)
-    for candidate in candidates:
+    candidates = [text, *(m.group(1).strip() for m in _FENCE.finditer(text))]
+    for candidate in (*candidates, *_objects(text)):
         try:
             value = json.loads(candidate)
         except (ValueError, TypeError):

@@ -232,7 +232,7 @@ _COMPANY_STOP = set(
         """
     e que q de do da para pra com sem em no na nos nas gostaria queremos quero precisamos preciso somos sou
     temos tenho estamos estou venho vim e and we i to is are for with the of um uma o a os as ha aqui ai la
-    voces vcs zona bairro cidade centro regiao interior capital sul norte leste oeste transporte transportes
+    voces vcs zona bairro cidade centro regiao interior capital sul norte leste oeste
     """
     ).split()
 )
