@@ -478,25 +478,26 @@ pediatra|ginecologista|oftalmologista|cardiologista|ortopedista|dentista|exame d
 consulta|avaliacao|protese|dentadura|iphone|iphones|galaxy|samsung|xiaomi|redmi|motorola|moto g|moto e|poco|
 ipad|macbook|notebook|notebooks|celular|smartphone|smart tv|televisao|ps5|ps5 slim|playstation|xbox|
 nintendo switch|airpods|fone|fones|fone de ouvido|jbl|caixa de som|tenis|tenis da nike|nike|adidas|adidas samba|
-air max|nike air max|air force|jordan|vans|all star|olympikus|mizuno|chinelo|sandalia|bota|vestido|camisa|
+air max|nike air max|air force|jordan|vans|all star|olympikus|mizuno|chinelo|sandalia|vestido|camisa|
 camiseta|calca|jaqueta|blusa|bolsa|mochila|relogio|oculos|perfume|sofa|sofa retratil|sofa cinza|poltrona|
 mesa de jantar|cadeira|cadeiras|cadeira gamer|cadeiras de escritorio|cadeira de escritorio|colchao|
 colchao king size|cama box|guarda-roupa|guarda roupa|roupeiro|armario|rack|estante|escrivaninha|
 moveis planejados|cozinha planejada|geladeira|geladeira frost free|fogao|micro-ondas|microondas|
 maquina de lavar|lava e seca|ar condicionado|ar-condicionado|ventilador|capinha|pelicula|carregador|encanador|
 eletricista|chaveiro|pedreiro|pintor|pintura|marido de aluguel|desentupimento|desentupir|desentupidora|
-dedetizacao|limpeza pos-obra|limpeza pos obra|diarista|faxina|mufrete|carreto|instalacao|
+dedetizacao|limpeza pos-obra|limpeza pos obra|diarista|faxina|mudanca|frete|carreto|instalacao|
 instalacao de ar condicionado|manutencao|manutencao de piscina|conserto|reparo|assistencia|internet|fibra|
 fibra otica|plano de internet|banda larga|plano empresarial|plano de saude|plano de saude empresarial|
 plano odontologico|seguro|seguro auto|seguro de vida|seguro residencial|seguro viagem|consorcio|
-camera de seguranca|cameras de seguranca|alarme|portao eletronico|chuveiro|aquecedor|energia solar|placa solar|
+camera de seguranca|cameras de seguranca|alarme|portao eletronico|chuveiro|aquecedor|energia solar|
+placa solar|placas solares|painel solar|paineis solares|
 contabilidade|contador|advogado|despachante|revisao|troca de oleo|funilaria|alinhamento|pneu|pneus|curso|cursos|
 curso de ingles|curso de espanhol|ingles|espanhol|frances|alemao|italiano|portugues|aula|aulas|aula de reforco|
 reforco|aula de violao|violao|guitarra|piano|danca|ballet|natacao|musculacao|academia|crossfit|pos|
 pos-graduacao|pos graduacao|mba|mestrado|graduacao|faculdade|vestibular|enem|supletivo|eja|curso tecnico|
 matricula|1o ano|2o ano|3o ano|fundamental|fundamental 1|fundamental 2|ensino medio|educacao infantil|bercario|
 creche|periodo integral|intercambio|excel|programacao|marketing digital|barbeiro|auto cad|autocad|enfermagem|
-medicina|direito|psicologia|administracao|car|cars|electric car|electric cars|suv|apartment|house|condo|sofa|
+medicina|psicologia|administracao|car|cars|electric car|electric cars|suv|apartment|house|condo|sofa|
 leather sofa|plumber|electrician|locksmith|house cleaning|cleaning|dental cleaning|teeth whitening|whitening|
 implant|course|portuguese course|english course|classes|mba|insurance|
 """.replace("\n", "")

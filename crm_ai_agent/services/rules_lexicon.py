@@ -125,7 +125,8 @@ SIGNALS = (
             "(?:marque|marca) (?:uma|um|pra|para|minha|meu|horario|consulta|visita|avaliacao|hora)"
         ),
         r"test[ -]?drive|testdrive|aula experimental|aula teste|aula gratis",
-        r"visitar|fazer uma visita|conhecer (?:o|a) (?:imovel|apartamento|apto|casa|escola|loja|clinica)",
+        r"visitar|fazer uma visita|conhecer (?:o|a) "
+        r"(?:imovel|apartamento|apto|casa|escola|loja|clinica|decorado|showroom|stand|espaco|unidade|empreendimento)",
         r"(?:marcar|agendar|uma|a) visita|visita (?:pra|para|no|na|ao|amanha|hoje|hj|sabado|domingo)",
         r"(?:tem|teria|ha|tens|tiver|existe)\s+(?:algum\s+)?(?:horario|horarios|agenda|encaixe|hora)\s+"
         r"(?:livre\s+|disponivel\s+|vago\s+)?"
@@ -187,7 +188,7 @@ SIGNALS = (
         + alt(
             "tem|tb tem|tambem tem|teriam|trabalham com|trabalha com|fazem|faz|vende|vendem|atendem|atende|entregam|"
             "entrega|instalam|instala|consertam|conserta|aceitam|aceita|oferecem|da|dao|possuem|abrem|abre|compram|"
-            "fecham|funcionam"
+            "fecham|funcionam|trabalham|trabalha|mandam|enviam"
         ),
         [
             r"^\W*tem(?= )",
@@ -201,11 +202,14 @@ SIGNALS = (
             "endereco|onde fica|onde voces ficam|localizacao|loja fisica|horario de funcionamento|horarios|abrem|"
             r"fotos?|catalogo|modelos|cores|tamanho|tamanhos|medidas|detalhes|ficha tecnica|especificac\w+|"
             "tenho interesse|tenho interese|interesse|interessad[oa]|gostaria de saber|gostaria de ver|queria saber|"
-            "quero saber|queria ver|quero ver|saber (?:sobre|se)|me passa|me manda|me envia|manda foto|e turbo"
+            "quero saber|queria ver|quero ver|saber (?:sobre|se)|me passa|me manda|me envia|manda foto|e turbo|"
+            "cardapio|menu"
         ),
+        r"(?:me )?(?:enviar|envia|envie|mandar|manda|mande|passar|passa) (?:o |a |os |as |um |uma )?"
+        r"(?:cardapio|catalogo|tabela|fotos?|videos?|informac\w+|lista|link|endereco|localizacao|opcoes|modelos)",
         (
             "do you (?:have|offer|sell|ship|deliver|do)|is it|is the|are there|available|interested in|details|"
-            "ship to|open on"
+            "ship to|open on|deliver to|can you deliver|do you open|opening hours"
         ),
         negatable=True,
     ),
@@ -314,7 +318,7 @@ SIGNALS = (
             "came broken|refund|return it"
         ),
         (
-            "defeito|defeituos[oa]|com problema|veio errad[oa]|veio quebrad[oa]|veio com|garantia|"
+            "defeito|defeituos[oa]|com problema|veio errad[oa]|veio quebrad[oa]|veio com|garantia|reclamacao|reclamar|"
             "assistencia tecnica|segunda via|2a via|2 via|2ª via|atrasad[oa]|vencid[oa]"
         ),
         (
@@ -332,7 +336,9 @@ SIGNALS = (
             "fiz (?:a|o|uma|um|minha|meu) [a-z ]{2,30} (?:ontem|semana passada|mes passado)|"
             "ninguem (?:responde|atende|resolve|avisou)"
         ),
-        r"cade (?:o |a )?(?:meu|minha)|sou cliente",
+        r"cade (?:o |a )?(?:meu|minha)|sou cliente|fiz uma compra|fiz um pedido|comprei (?:aqui|ai|no site|na loja)",
+        r"(?:veio|chegou|recebi|entregaram) (?:o |a |um |uma )?(?:[a-z]+ ){0,2}"
+        r"(?:errad[oa]|quebrad[oa]|com defeito|danificad[oa]|amassad[oa]|trocad[oa]|faltando)",
     ),
     _sig(
         "spam",
@@ -480,7 +486,8 @@ _PROTECTED = fold(
     """
     quando quantos quantas marca marcas fecha lugar lugares manha calor vapor valer valores perco prego pedindo
     pedida preso visito consulto agenda compra compre compro comprou queira querer quera gostarias horarios
-    boletos pedidos visitas semanas parcelas consultas entregas credita receba recebe recebi
+    boletos pedidos visitas semanas parcelas consultas entregas credita receba recebe recebi efeito efeitos
+    vista vistas revista visto quarto quartos preto precisa precisam precisas compras semanal
     """
 ).split()
 

@@ -152,7 +152,7 @@ def _squeeze_pattern(pattern):
 
 
 _B = r"(?<![a-z0-9])"
-_E = r"(?![a-z0-9])"
+_E = r"(?:(?<=\s)|(?![a-z0-9]))"  # a pattern ending in a space needs no boundary after it
 
 
 def rx(pattern, *, words=True):
