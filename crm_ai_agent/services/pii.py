@@ -143,7 +143,3 @@ def unmask(text, mapping):
     if not text or not mapping:
         return text
     return _PLACEHOLDER.sub(lambda m: mapping.get(m.group(), m.group()), str(text))
-
-
-def has_placeholder(text):
-    return bool(_PLACEHOLDER.search(text or ""))

@@ -57,7 +57,7 @@ from .rules_extract import (
     match_catalog,
 )
 from .rules_lexicon import NEG_BEFORE, QUESTION, SIGNALS, SIGNALS_BY_NAME, correct_word
-from .rules_text import Folded, compile_terms, rx, tokens
+from .rules_text import Folded, compile_terms, tokens
 
 INTENTS = ("purchase", "price", "info", "schedule", "support", "other")
 TEMPERATURES = ("hot", "warm", "cold")
@@ -94,6 +94,15 @@ _POINTS = {
     "later": -10,
 }
 _COMMERCIAL = {"purchase", "schedule", "price", "info"}
+# Signals that can decide each intent, in the order they are quoted.
+_DECIDING = {
+    "purchase": ("purchase", "need"),
+    "schedule": ("schedule",),
+    "price": ("price",),
+    "info": ("info", "vague_info"),
+    "support": ("support",),
+    "other": ("opt_out", "spam", "job_seeker", "supplier"),
+}
 _DISQUALIFIED_MAX = 5  # job seekers and suppliers: never warm, whatever the business rules add
 
 
@@ -483,9 +492,6 @@ def _decide_intent(sig, has_interest):
     return "other"
 
 
-_SUPPORT_PAYMENT = rx(r"segunda via|2a via|boleto|fatura|mensalidade atrasada")
-
-
 def classify(text, *, catalog=None, rules=None, thresholds=None, known=None):
     """Classify one first-contact message (or a burst of messages). See the module docstring."""
     raw = _truncate(_join_burst(text))
@@ -550,19 +556,14 @@ def classify(text, *, catalog=None, rules=None, thresholds=None, known=None):
         score = _VAGUE_INFO_BASE
     else:
         score = _BASE[intent]
-    for name in ("opt_out", "spam", "job_seeker", "supplier", "support", "schedule", "purchase", "need", "price"):
-        if name in found and (name != "need" or intent == "purchase"):
-            if name in ("job_seeker", "supplier") and intent != "other":
-                continue
-            if name == "price" and intent not in ("price",):
-                continue
-            if name == "support" and intent != "support":
-                continue
-            fire(name, found[name], _BASE.get(intent, 0) if name in ("purchase", "schedule", "price", "support") else 0)
-    if intent == "info":
-        key = "info" if "info" in found else "vague_info" if "vague_info" in found else None
-        if key:
-            fire(key, found[key], score)
+    # What decided the intent (worth the base score), then the other intent signals seen.
+    decided = next((name for name in _DECIDING[intent] if name in found), None)
+    if decided:
+        fire(decided, found[decided], score if intent != "other" else 0)
+    if intent in _COMMERCIAL:
+        for name in ("schedule", "purchase", "price"):
+            if name in found and name != decided:
+                fire(name, found[name], 0)
     if intent in _COMMERCIAL and not disqualified:
         negative = "negative" in found
         if not negative and ("urgency" in found or tf_urgent):
@@ -593,8 +594,9 @@ def classify(text, *, catalog=None, rules=None, thresholds=None, known=None):
             fire("contact", None, _POINTS["contact"], label="deixou contato")
         if "human_request" in found:
             score += _POINTS["human_request"]
+            fire("human_request", found["human_request"], _POINTS["human_request"])
     for name in ("human_request", "complaint", "injection"):
-        if name in found:
+        if name in found and name not in {s["name"] for s in signals}:
             fire(name, found[name], 0)
     if not signals and "greeting" in found:
         fire("greeting", found["greeting"], 0)

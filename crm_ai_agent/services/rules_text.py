@@ -182,9 +182,17 @@ def term_regex(term):
     return source
 
 
+def _compiles(source):
+    try:
+        re.compile(source)
+    except re.error:
+        return False
+    return True
+
+
 def compile_terms(terms):
-    """One regex matching any of ``terms`` as whole words, or ``None`` when empty."""
-    sources = [s for s in (term_regex(t) for t in terms or ()) if s]
+    """One regex matching any of ``terms`` as whole words, or ``None`` (invalid ``re:`` terms are skipped)."""
+    sources = [s for s in (term_regex(str(t)) for t in terms or ()) if s and _compiles(s)]
     if not sources:
         return None
     # Longest first so that "corolla cross" wins over "corolla".

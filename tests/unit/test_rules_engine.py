@@ -358,6 +358,13 @@ def test_catalog_match_fills_product_ids_in_order():
     assert result.interest == "HB20, Onix"
 
 
+def test_bad_catalog_or_rule_keywords_do_not_break_classification():
+    catalog = [{"id": 1, "name": "Onix", "keywords": ["re:(", "", None, "re:on[iy]x"]}, {"id": 2, "keywords": "a, b"}]
+    assert classify("quero um onyx", catalog=catalog).interest_product_ids == [1]
+    rules = [{"name": "r", "keywords": ["re:[", "onix"], "points": 3}]
+    assert classify("quero um onix", rules=rules).rule_points == 3
+
+
 def test_known_data_is_never_replaced():
     known = {"name": "Maria Souza", "phone": "+5511911112222", "email": "maria@example.com"}
     result = classify("sou a Ana, meu zap 11 98765-4321, ana@x.com", known=known)
