@@ -1,15 +1,25 @@
 """Website chat: the public endpoints the embeddable widget talks to (CORS)."""
 
+import hashlib
 import json
 import logging
+import os
+import re
 
 from odoo import http
 from odoo.http import request
+from odoo.tools.misc import file_path
 
 from ..models.crm_ai_channel_provider import WebhookReject
 from .webhook import json_response, read_body, reject, request_headers, store_items
 
 _logger = logging.getLogger(__name__)
+
+WIDGET_FILE = "crm_ai_agent/static/src/webchat/widget.js"
+WIDGET_MAX_AGE = 3600
+COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+DEFAULT_COLOR = "#714B67"
+_widget_cache = {}
 
 
 def channel_for_key(key):
@@ -79,3 +89,73 @@ class CrmAiWebchatController(http.Controller):
         return with_cors(
             json_response(200, ok=True, stored=stored, duplicates=duplicates, visitor_token=token), channel
         )
+
+    @http.route(
+        "/crm_ai_agent/webchat/widget.js", type="http", auth="public", methods=["GET"], csrf=False, save_session=False
+    )
+    def webchat_widget(self, **kwargs):
+        """The embeddable widget: one script for every site and channel (the channel is its ``data-key``)."""
+        body, etag = widget_source()
+        response = request.make_response(
+            body,
+            headers=[
+                ("Content-Type", "text/javascript; charset=utf-8"),
+                ("Cache-Control", f"public, max-age={WIDGET_MAX_AGE}"),
+                ("X-Content-Type-Options", "nosniff"),
+                ("Cross-Origin-Resource-Policy", "cross-origin"),
+            ],
+        )
+        response.set_etag(etag)
+        return response.make_conditional(request.httprequest)
+
+    @http.route(
+        "/crm_ai_agent/webchat/<string:key>/config",
+        type="http",
+        auth="public",
+        methods=["GET", "OPTIONS"],
+        csrf=False,
+        save_session=False,
+    )
+    def webchat_config(self, key, lang=None, **kwargs):
+        """What the widget shows before the first message: title, welcome text and colour of the channel."""
+        channel = channel_for_key(key)
+        if not channel:
+            return reject(None, 404, "unknown web chat key", logging.INFO)
+        if request.httprequest.method == "OPTIONS":
+            return with_cors(request.make_response("", status=204), channel)
+        try:
+            channel._ai_provider()._ai_verify_request(channel, request_headers(), b"")
+        except WebhookReject as exc:
+            return reject(channel.id, exc.status, exc.reason)
+        channel = channel.with_context(lang=installed_lang(lang) or channel.env.lang)
+        color = channel.webchat_color if COLOR.match(channel.webchat_color or "") else DEFAULT_COLOR
+        response = json_response(
+            200, ok=True, title=channel.webchat_title or "", welcome=channel.webchat_welcome or "", color=color
+        )
+        response.headers["Cache-Control"] = "no-cache"
+        return with_cors(response, channel)
+
+
+def widget_source():
+    """Bytes and ETag of widget.js, read again only when the file changes."""
+    path = file_path(WIDGET_FILE)
+    stat = os.stat(path)
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    if _widget_cache.get("stamp") != stamp:
+        with open(path, "rb") as handle:
+            body = handle.read()
+        _widget_cache.update(stamp=stamp, body=body, etag=hashlib.sha256(body).hexdigest()[:32])
+    return _widget_cache["body"], _widget_cache["etag"]
+
+
+def installed_lang(tag):
+    """Odoo language code for a browser tag (pt-BR -> pt_BR, pt -> pt_BR when only that is installed)."""
+    if not tag or len(tag) > 16:
+        return None
+    code = tag.replace("-", "_")
+    installed = [c for c, __ in request.env["res.lang"].get_installed()]
+    for candidate in installed:
+        if candidate.lower() == code.lower():
+            return candidate
+    prefix = code.split("_")[0].lower()
+    return next((c for c in installed if c.split("_")[0].lower() == prefix), None)
