@@ -11,6 +11,7 @@ from odoo.http import request
 from odoo.tools.misc import file_path
 
 from ..models.crm_ai_channel_provider import WebhookReject
+from ..services.providers import webchat
 from .webhook import json_response, read_body, reject, request_headers, store_items
 
 _logger = logging.getLogger(__name__)
@@ -88,6 +89,37 @@ class CrmAiWebchatController(http.Controller):
         token = provider._ai_visitor_token(channel, visitor_id) if visitor_id else None
         return with_cors(
             json_response(200, ok=True, stored=stored, duplicates=duplicates, visitor_token=token), channel
+        )
+
+    @http.route(
+        "/crm_ai_agent/webchat/<string:key>/messages",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        csrf=False,
+        save_session=False,
+    )
+    def webchat_poll(self, key, visitor_id=None, after=None, **kwargs):
+        """Replies for one visitor, newer than ``after``; the widget polls it with its visitor token."""
+        channel = channel_for_key(key)
+        if not channel:
+            return reject(None, 404, "unknown web chat key", logging.INFO)
+        provider = channel._ai_provider()
+        try:
+            provider._ai_verify_request(channel, request_headers(), b"")
+        except WebhookReject as exc:
+            return reject(channel.id, exc.status, exc.reason)
+        token = request.httprequest.headers.get("X-Visitor-Token") or ""
+        if not webchat.check_visitor_token(channel.sudo().webchat_secret or "", visitor_id, token):
+            return with_cors(reject(channel.id, 403, "bad or missing visitor token"), channel)
+        try:
+            after_id = int(after or 0)
+        except ValueError:
+            return with_cors(reject(channel.id, 400, "'after' must be a message id", logging.INFO), channel)
+        messages = provider._ai_visitor_messages(channel, visitor_id, after_id)
+        return with_cors(
+            json_response(200, ok=True, messages=messages, last_id=messages[-1]["id"] if messages else after_id),
+            channel,
         )
 
     @http.route(

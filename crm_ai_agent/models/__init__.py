@@ -11,3 +11,10 @@ from . import crm_ai_message
 from . import crm_lead
 from . import res_partner
 from . import res_config_settings
+from . import crm_ai_template
+from . import crm_ai_outbound
+from . import crm_lead_outbound
+from . import crm_lead_routing
+from . import crm_team
+from . import res_users
+from . import mail_message

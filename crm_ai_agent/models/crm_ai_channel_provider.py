@@ -5,7 +5,7 @@ import requests
 from odoo import _, models
 from odoo.exceptions import UserError
 
-from ..services import inbound
+from ..services import inbound, outbound
 
 _logger = logging.getLogger(__name__)
 
@@ -72,8 +72,34 @@ class CrmAiChannelProvider(models.AbstractModel):
         return ""
 
     def _ai_send(self, channel, message):
-        """Send an outbound ``crm.ai.message``; return the provider message id."""
+        """Send an outbound ``crm.ai.message``; return the provider message id.
+
+        ``message`` holds one thing to send: a text (``body``), one attachment
+        (``attachment_ids``) or a template (``template_id`` + ``template_params``),
+        addressed to ``message.recipient_key``. Raise :class:`ProviderError`
+        (``transient`` for what a later attempt may fix).
+        """
         raise UserError(_("Sending is not supported on %s channels.", channel.channel_type))
+
+    def _ai_window(self, channel, identity, now):
+        """What may be sent to ``identity`` now (:class:`services.outbound.Window`). Default: anything."""
+        return outbound.no_window()
+
+    def _ai_supports_templates(self, channel):
+        """Whether this channel sends provider-approved templates (``crm.ai.template``)."""
+        return False
+
+    def _ai_attachment_payload(self, attachment):
+        """``(filename, bytes, mimetype)`` of an ``ir.attachment`` for a multipart upload."""
+        attachment = attachment.sudo()
+        return (attachment.name or "file", attachment.raw or b"", attachment.mimetype or "application/octet-stream")
+
+    def _ai_public_url(self, attachment):
+        """A URL the provider can download the attachment from (needs a public ``web.base.url``)."""
+        attachment = attachment.sudo()
+        token = attachment.generate_access_token()[0]
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        return f"{base_url}/web/content/{attachment.id}?access_token={token}&download=true"
 
     def _ai_test_connection(self, channel):
         return _("Nothing to check for this channel type.")

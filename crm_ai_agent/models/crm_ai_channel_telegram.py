@@ -3,9 +3,10 @@ import secrets
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from ..services import signatures
+from ..services import outbound, signatures
+from ..services.inbound import PayloadError
 from ..services.providers import telegram
-from .crm_ai_channel_provider import WebhookReject
+from .crm_ai_channel_provider import ProviderError, WebhookReject
 
 TELEGRAM_URL = "https://api.telegram.org"
 
@@ -95,3 +96,34 @@ class CrmAiChannelProviderTelegram(models.AbstractModel):
     def _ai_test_connection(self, channel):
         me = self._ai_call(channel, "getMe") or {}
         return _("Connected to @%s", me.get("username"))
+
+    # ------------------------------------------------------------
+    # OUTBOUND
+    # ------------------------------------------------------------
+
+    def _ai_send(self, channel, message):
+        chat_id = message.recipient_key
+        if message.attachment_ids:
+            filename, content, mimetype = self._ai_attachment_payload(message.attachment_ids[:1])
+            field = "photo" if outbound.media_kind(mimetype) == "image" else "document"
+            params = {"chat_id": chat_id}
+            if message.body:
+                params["caption"] = message.body[:1024]
+            data = self._ai_request(
+                channel,
+                "POST",
+                self._ai_method_url(channel, "sendPhoto" if field == "photo" else "sendDocument"),
+                data=params,
+                files={field: (filename, content, mimetype)},
+            )
+        else:
+            data = self._ai_request(
+                channel,
+                "POST",
+                self._ai_method_url(channel, "sendMessage"),
+                json=telegram.build_send_message(chat_id, message.body or ""),
+            )
+        try:
+            return telegram.parse_send_response(data)
+        except PayloadError as exc:
+            raise ProviderError(str(exc)) from exc

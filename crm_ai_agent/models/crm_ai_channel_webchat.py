@@ -60,3 +60,46 @@ class CrmAiChannelProviderWebchat(models.AbstractModel):
     def _ai_visitor_token(self, channel, visitor_id):
         """Token the widget must show to read this visitor's replies."""
         return webchat.visitor_token(channel.sudo().webchat_secret or "", visitor_id)
+
+    # ------------------------------------------------------------
+    # OUTBOUND
+    # ------------------------------------------------------------
+
+    def _ai_send(self, channel, message):
+        """Nothing to call: the widget polls its visitor's messages (controllers/webchat.py)."""
+        return f"web:{message.id}"
+
+    def _ai_visitor_messages(self, channel, visitor_id, after_id, limit=50):
+        """What the widget shows: the replies to ``visitor_id`` newer than ``after_id`` (marked delivered)."""
+        Message = self.env["crm.ai.message"].sudo()
+        rows = Message.search(
+            [
+                ("channel_id", "=", channel.id),
+                ("direction", "=", "out"),
+                ("recipient_key", "=", visitor_id),
+                ("delivery_state", "in", ("sent", "delivered", "read")),
+                ("id", ">", after_id),
+            ],
+            order="id",
+            limit=limit,
+        )
+        result = []
+        for row in rows:
+            attachments = [
+                {"name": a.name, "mimetype": a.mimetype, "url": self._ai_public_url(a)} for a in row.attachment_ids
+            ]
+            result.append(
+                {
+                    "id": row.id,
+                    "type": row.message_type or "text",
+                    "text": row.body or "",
+                    "attachments": attachments,
+                    "author": row.user_id.name or channel.company_id.name or "",
+                    "date": fields.Datetime.to_string(row.sent_date or row.create_date),
+                }
+            )
+        fresh = rows.filtered(lambda m: m.delivery_state == "sent")
+        if fresh:
+            fresh.write({"delivery_state": "delivered"})
+            fresh._ai_notify_delivery()
+        return result

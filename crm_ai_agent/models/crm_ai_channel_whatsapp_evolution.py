@@ -1,10 +1,12 @@
+import base64
 import secrets
 
 from odoo import _, fields, models
 
-from ..services import signatures
+from ..services import outbound, signatures
+from ..services.inbound import PayloadError
 from ..services.providers import evolution
-from .crm_ai_channel_provider import WebhookReject
+from .crm_ai_channel_provider import ProviderError, WebhookReject
 
 SECRET_HEADER = "x-webhook-secret"
 
@@ -62,3 +64,33 @@ class CrmAiChannelProviderEvolution(models.AbstractModel):
         )
         state = (data.get("instance") or {}).get("state") if isinstance(data, dict) else None
         return _("Instance state: %s", state or data)
+
+    # ------------------------------------------------------------
+    # OUTBOUND
+    # ------------------------------------------------------------
+
+    def _ai_send(self, channel, message):
+        instance = channel.evolution_instance
+        if not instance:
+            raise ProviderError(_("Set the Evolution instance of channel %s first.", channel.display_name))
+        key = message.recipient_key or ""
+        number = key if "@" in key else key.lstrip("+")
+        if message.attachment_ids:
+            filename, content, mimetype = self._ai_attachment_payload(message.attachment_ids[:1])
+            body = evolution.build_send_media(
+                number,
+                outbound.media_kind(mimetype),
+                base64.b64encode(content).decode(),
+                caption=message.body or None,
+                filename=filename,
+                mimetype=mimetype,
+            )
+            path = f"message/sendMedia/{instance}"
+        else:
+            body = evolution.build_send_text(number, message.body or "")
+            path = f"message/sendText/{instance}"
+        data = self._ai_request(channel, "POST", path, json=body, headers=self._ai_auth_headers(channel))
+        try:
+            return evolution.parse_send_response(data)
+        except PayloadError as exc:
+            raise ProviderError(str(exc)) from exc

@@ -1,1 +1,1 @@
-
+from . import crm_ai_reply_wizard
