@@ -1,9 +1,11 @@
 import threading
 import time
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
 from odoo.addons.bus.models.bus import dispatch
+from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
 from .common import CrmAiCase, meta_body, meta_signature, wa_text
 
@@ -25,6 +27,15 @@ class TestLeadViews(CrmAiCase):
     def test_temperature_labels(self):
         selection = dict(self.env["crm.lead"]._fields["ai_temperature"].selection)
         self.assertEqual(set(selection), {"hot", "warm", "cold", "in_service"})
+
+
+@tagged("post_install", "-at_install", "crm_ai_agent")
+class TestLiveKanban(CrmAiCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Odoo refuses websockets during tests unless a test allows them (as bus.tests.common.WebsocketCase does).
+        cls.startClassPatcher(patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True))
 
     def test_new_lead_appears_live_in_open_kanban(self):
         """A salesperson has the pipeline open; a WhatsApp message arrives; the card shows up without reload."""
