@@ -130,7 +130,7 @@ def odoo_command(pythonpath):
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
-    return [sys.executable, "-m", "odoo"], env
+    return [sys.executable, str(Path(__file__).resolve().parent / "odoo_launcher.py")], env
 
 
 def psql_env(settings):

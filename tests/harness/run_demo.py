@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.harness import odoo_env  # noqa: E402
+from tests.harness import odoo_env
 
 ROOT = odoo_env.ROOT
 

@@ -210,10 +210,11 @@ def run_odoo_suite(tally, args):
             "print('UNINSTALL-OK')\n"
         ) % (list(odoo_env.ADDONS), list(odoo_env.ADDONS))
         cmd = [c for c in common if c != "--stop-after-init"]
-        print("$", " ".join([*cmd[:3], "shell", "..."]), flush=True)
+        n = len(base_cmd)
+        print("$", " ".join([*cmd[:n], "shell", "..."]), flush=True)
         with open(log2, "w", encoding="utf-8") as log:
             proc = subprocess.run(
-                [*cmd[:3], "shell", *cmd[3:], "-d", db_all, "--no-http"],
+                [*cmd[:n], "shell", *cmd[n:], "-d", db_all, "--no-http"],
                 input=script,
                 text=True,
                 env=env,
