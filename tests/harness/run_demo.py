@@ -43,22 +43,18 @@ def main(argv=None):
     ]
     if args.reset:
         odoo_env.drop_database(args.db, settings)
-    if not odoo_env.database_exists(args.db, settings):
+    if odoo_env.database_exists(args.db, settings):
+        print(f"Updating the addons in {args.db}...", flush=True)
+        step = ["-u", ",".join(odoo_env.ADDONS)]
+    else:
         print(f"Creating the demo database {args.db} (about a minute)...", flush=True)
-        subprocess.run(
-            [
-                *common,
-                "-i",
-                ",".join(odoo_env.ADDONS),
-                "--stop-after-init",
-                "--workers=0",
-                "--max-cron-threads=0",
-                "--log-level=warn",
-            ],
-            env=env,
-            cwd=ROOT,
-            check=True,
-        )
+        step = ["-i", ",".join(odoo_env.ADDONS)]
+    subprocess.run(
+        [*common, *step, "--stop-after-init", "--workers=0", "--max-cron-threads=0", "--log-level=warn"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
     print(
         "\n"
         f"CRM AI Agent is starting on http://localhost:{args.port}\n"
