@@ -32,10 +32,12 @@
     "data": [
         "security/crm_ai_agent_security.xml",
         "security/ir.model.access.csv",
+        "security/crm_ai_enrichment_security.xml",
         "security/crm_ai_outbound_security.xml",
         "data/utm_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_config_parameter_data.xml",
+        "data/crm_ai_enrichment_data.xml",
         "data/crm_ai_outbound_data.xml",
         "views/crm_ai_channel_views.xml",
         "views/crm_ai_message_views.xml",
@@ -47,6 +49,10 @@
         "wizards/crm_ai_reply_wizard_views.xml",
         "views/res_config_settings_views.xml",
         "views/crm_ai_agent_menus.xml",
+        "views/crm_ai_scoring_rule_views.xml",
+        "views/crm_ai_decision_views.xml",
+        "views/crm_lead_ai_views.xml",
+        "views/res_config_settings_ai_views.xml",
     ],
     "demo": [
         "demo/crm_ai_agent_demo.xml",

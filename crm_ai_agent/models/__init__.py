@@ -18,3 +18,8 @@ from . import crm_lead_routing
 from . import crm_team
 from . import res_users
 from . import mail_message
+from . import crm_ai_llm
+from . import crm_ai_scoring_rule
+from . import crm_ai_decision
+from . import crm_lead_ai
+from . import res_config_settings_ai

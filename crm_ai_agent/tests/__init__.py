@@ -4,3 +4,6 @@ from . import test_providers_http
 from . import test_lead_views
 from . import test_outbound
 from . import test_routing
+from . import test_ai_enrichment
+from . import test_ai_llm
+from . import test_ai_corrections
