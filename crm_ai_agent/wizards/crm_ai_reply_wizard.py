@@ -12,6 +12,7 @@ class CrmAiReplyWizard(models.TransientModel):
 
     lead_id = fields.Many2one("crm.lead", required=True, readonly=True, ondelete="cascade")
     identity_ids = fields.Many2many("crm.ai.identity", compute="_compute_identity_ids")
+    identity_count = fields.Integer(compute="_compute_identity_ids")
     identity_id = fields.Many2one(
         "crm.ai.identity",
         string="To",
@@ -66,6 +67,7 @@ class CrmAiReplyWizard(models.TransientModel):
     def _compute_identity_ids(self):
         for wizard in self:
             wizard.identity_ids = wizard.lead_id._ai_reply_identities() if wizard.lead_id else False
+            wizard.identity_count = len(wizard.identity_ids)
 
     @api.depends("lead_id")
     def _compute_identity_id(self):

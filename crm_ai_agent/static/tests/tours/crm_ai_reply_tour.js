@@ -36,7 +36,11 @@ registry.category("web_tour.tours").add("crm_ai_agent_reply", {
             run: "click",
         },
         {
-            content: "The reply is in the chatter, as a WhatsApp message waiting to leave",
+            content: "The reply is in the chatter",
+            trigger: ".o-mail-Message:contains('Posso te ligar agora')",
+        },
+        {
+            content: "It shows as a WhatsApp message waiting to leave",
             trigger: ".o-mail-Message:contains('Posso te ligar agora') .o_crm_ai_delivery:contains('WhatsApp')",
         },
         {
