@@ -24,7 +24,6 @@
             "phonenumbers",
             "email-validator",
             "openai",
-            "requests",
             "python-telegram-bot",
             "PyJWT",
         ],
