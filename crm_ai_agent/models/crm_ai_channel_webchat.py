@@ -50,6 +50,8 @@ class CrmAiChannelProviderWebchat(models.AbstractModel):
     _description = "AI Agent Channel Provider: Website Chat"
 
     def _ai_verify_request(self, channel, headers, raw):
+        if not channel.sudo().webchat_secret:
+            raise WebhookReject(403, "no web chat secret configured")
         origin = (headers.get("origin") or "").rstrip("/")
         if origin and origin not in channel._ai_webchat_origins():
             raise WebhookReject(403, "origin not allowed")

@@ -43,7 +43,7 @@ class CrmAiChannelProviderEvolution(models.AbstractModel):
             raise WebhookReject(403, "no webhook secret configured")
         auth = headers.get("authorization") or ""
         if auth.lower().startswith("bearer "):
-            if signatures.verify_hs256_jwt(auth[7:].strip(), secret) is not None:
+            if evolution.verify_webhook_jwt(auth, secret):
                 return
             raise WebhookReject(403, "bad JWT")
         if not signatures.tokens_equal(headers.get(SECRET_HEADER) or "", secret):
