@@ -104,6 +104,9 @@ class CrmAiWebchatController(http.Controller):
         channel = channel_for_key(key)
         if not channel:
             return reject(None, 404, "unknown web chat key", logging.INFO)
+        if request.httprequest.method == "OPTIONS":
+            # Odoo adds OPTIONS to every route: the preflight of this URL, for the POST too, may land here
+            return with_cors(request.make_response("", status=204), channel)
         provider = channel._ai_provider()
         try:
             provider._ai_verify_request(channel, request_headers(), b"")
