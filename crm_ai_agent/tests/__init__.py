@@ -7,3 +7,4 @@ from . import test_routing
 from . import test_ai_enrichment
 from . import test_ai_llm
 from . import test_ai_corrections
+from . import test_security
