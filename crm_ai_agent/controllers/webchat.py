@@ -79,7 +79,7 @@ class CrmAiWebchatController(http.Controller):
             return reject(channel.id, exc.status, exc.reason)
         try:
             payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return with_cors(reject(channel.id, 400, "malformed JSON", logging.INFO), channel)
         result, refusal = store_items(channel, provider, raw, payload)
         if refusal:

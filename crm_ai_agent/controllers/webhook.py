@@ -123,7 +123,7 @@ class CrmAiWebhookController(http.Controller):
             return reject(channel_id, exc.status, exc.reason)
         try:
             payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return reject(channel_id, 400, "malformed JSON", logging.INFO)
         try:
             result, refusal = store_items(channel, provider, raw, payload)

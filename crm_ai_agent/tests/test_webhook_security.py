@@ -87,6 +87,9 @@ class TestWebhookSecurity(CrmAiCase):
             content_type="application/x-www-form-urlencoded",
         )
         self.assertEqual(res.status_code, 400)
+        for body in (b"[" * 100000, b'{"object": "\xff\xfe"}', b"\xff\xfe\x00"):
+            res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body)})
+            self.assertEqual(res.status_code, 400, body[:20])
         body = b"[1, 2, 3]"
         res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body)})
         self.assertEqual(res.status_code, 400)
