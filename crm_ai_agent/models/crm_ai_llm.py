@@ -240,7 +240,10 @@ class CrmAiLlm(models.AbstractModel):
                 break
             _logger.info("crm.ai.llm: unusable answer (%s: %s), asking once more", call.error_kind, call.error)
             note = "Your previous answer was rejected (%s). Reply with only one JSON object following the schema."
-            messages = [*messages, {"role": "system", "content": (note % call.error[:110])[:RETRY_NOTE_CHARS]}]
+            note = (note % call.error[:110])[:RETRY_NOTE_CHARS]
+            if config.mask_pii:  # the errors may quote the answer, with the personal data already put back
+                note = pii.mask_pii(note)[0]
+            messages = [*messages, {"role": "system", "content": note}]
         last = outcome.calls[-1]
         if not last.ok:
             outcome.error_kind, outcome.error = last.error_kind, last.error

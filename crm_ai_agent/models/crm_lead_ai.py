@@ -26,6 +26,7 @@ from odoo.tools import html2plaintext, is_html_empty
 from ..services import rules_engine, rules_extract, rules_text
 from ..services.emails import normalize_email
 from ..services.phone import normalize_phone, phone_variants
+from .crm_ai_llm import ANSWER_ERRORS
 
 _logger = logging.getLogger(__name__)
 
@@ -315,10 +316,11 @@ class CrmLead(models.Model):
         else:
             retry = decision._ai_retry_later(outcome.retry_after) if outcome.transient else False
             _logger.warning(
-                "crm.lead %s: the AI model failed (%s: %s); rules engine result kept%s",
+                "crm.lead %s: the AI model failed (%s%s); rules engine result kept%s",
                 self.id,
                 outcome.error_kind,
-                outcome.error[:300],
+                # answer errors may quote the customer: they stay in the admin-only decision log
+                "" if outcome.error_kind in ANSWER_ERRORS else ": %s" % outcome.error[:300],
                 ", retried at %s" % retry.due_at if retry else ", not retried",
             )
             fallback = self.env["crm.ai.decision"]._ai_log_rules(self, message, classification.to_dict(), 0)

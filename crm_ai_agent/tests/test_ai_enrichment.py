@@ -1,5 +1,6 @@
 import json
 
+from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
@@ -200,3 +201,12 @@ class TestAiEnrichment(AiCase):
         self.assertEqual(len(self.decisions(lead)), 2)
         with self.assertRaises(AccessError):
             self.env["crm.ai.decision"].with_user(self.salesman_1).search([])
+
+    def test_existing_tags_the_customer_names_are_added(self):
+        tag = self.env["crm.tag"].create({"name": "Seminovos"})
+        lead = self.send("wamid.G1", "vocês têm seminovos até 60 mil?", wa_id="5521991234011")
+        self.assertIn(tag, lead.tag_ids)
+        self.assertEqual(self.env["crm.tag"].search_count([("name", "=ilike", "seminovos")]), 1, "no tag created")
+        lead.with_user(self.salesman_1).write({"tag_ids": [Command.unlink(tag.id)]})
+        self.send("wamid.G2", "procuro seminovos mesmo", wa_id="5521991234011")
+        self.assertNotIn(tag, lead.tag_ids, "a tag a person removed is not added back")
