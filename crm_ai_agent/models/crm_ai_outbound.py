@@ -25,7 +25,7 @@ from .crm_ai_channel_provider import ProviderError
 _logger = logging.getLogger(__name__)
 
 MAX_SEND_ATTEMPTS = 5
-SEND_BATCH_SIZE = 5
+SEND_BATCH_SIZE = 1  # one commit per message: a crash can never replay messages already sent
 ORIGINS = [
     ("manual", "Salesperson"),
     ("auto_ack", "Auto-acknowledgement"),

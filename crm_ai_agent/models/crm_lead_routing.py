@@ -214,11 +214,14 @@ class CrmLead(models.Model):
         self.ensure_one()
         if not team:
             return self.env["res.users"]
-        members = self._ai_candidates(team, exclude=exclude)
         strategy = team.ai_routing_strategy
         if strategy == "default_user":
             default = self.ai_channel_id.user_id
-            return default if default and default in members.user_id else self.env["res.users"]
+            available = default.active and default not in (exclude or self.env["res.users"])
+            if available and (not team.ai_route_on_duty or default._ai_on_duty()):
+                return default
+            # Not available: the team's round robin takes over.
+        members = self._ai_candidates(team, exclude=exclude)
         if not members:
             return self.env["res.users"]
         hot = self._ai_hot_counts(members.user_id)

@@ -19,7 +19,8 @@ class CrmTeam(models.Model):
         "Round robin: the member with the fewest open hot leads, the least recently served first.\n"
         "Assignment rules and capacity: the member with the most room left in their 30-day capacity "
         "(Average Leads Capacity).\n"
-        "Channel's default salesperson: always the salesperson set on the channel.\n"
+        "Channel's default salesperson: always the salesperson set on the channel (on duty), "
+        "falling back to the team when they are not.\n"
         "Every strategy skips members who opted out of auto assignment or whose assignment domain "
         "does not match the lead.",
     )

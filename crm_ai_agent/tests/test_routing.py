@@ -171,6 +171,21 @@ class TestRouting(RoutingCase):
         self.team.ai_routing_strategy = "default_user"
         self.wa.user_id = self.salesman_3
         self.assertEqual(self.new_leads(3, ai_temperature="hot").user_id, self.salesman_3)
+        # Not a team member is fine; away (on leave) is not: the team takes over.
+        outsider = new_test_user(self.env, login="crm_ai_outsider", groups="sales_team.group_sale_salesman")
+        self.wa.user_id = outsider
+        self.assertEqual(self.new_leads(ai_temperature="hot").user_id, outsider)
+        resource = self.env["resource.resource"].create({"name": "Out", "user_id": outsider.id, "calendar_id": False})
+        now = fields.Datetime.now()
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Vacation",
+                "resource_id": resource.id,
+                "date_from": now - timedelta(days=1),
+                "date_to": now + timedelta(days=1),
+            }
+        )
+        self.assertIn(self.new_leads(ai_temperature="hot").user_id, self.sellers)
 
     # ------------------------------------------------------------------
     # Speed to lead
