@@ -40,6 +40,8 @@ class TestLiveKanban(CrmAiCase):
     def test_new_lead_appears_live_in_open_kanban(self):
         """A salesperson has the pipeline open; a WhatsApp message arrives; the card shows up without reload."""
         self.wa.user_id = self.env.ref("base.user_admin")  # "My Pipeline" of the tour user
+        # The message is hot: handoff keeps it with the channel's salesperson rather than the team's round robin.
+        self.team.ai_routing_strategy = "default_user"
         body = meta_body(
             wa_text("wamid.TOUR1", "5511912340000", "Quero agendar um test drive amanhã", name="Cliente do Tour")
         )
