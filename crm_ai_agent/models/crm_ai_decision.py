@@ -13,7 +13,7 @@ _logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # runs of the model job per queued refinement (1 + 4 retries with backoff)
 BACKOFF_SECONDS = 60  # 1, 2, 4, 8 minutes
 BATCH_SIZE = 5
-BATCH_SECONDS = 90  # stop taking new jobs after this long in one cron transaction
+BATCH_SECONDS = 30  # stop taking new jobs after this long in one cron transaction
 DEFAULT_RETENTION_DAYS = 90
 
 
@@ -186,10 +186,19 @@ class CrmAiDecision(models.Model):
 
     @api.model
     def _cron_run_queue(self, batch_size=BATCH_SIZE):
-        """Run due model refinements, a few per transaction; each locks only its own queue row."""
+        """Run due model refinements, a few per transaction; each locks only its own queue row.
+
+        Capture comes first: when received messages wait in the inbox, this run
+        stops taking jobs and hands the cron worker back (it triggers itself
+        again), so a slow model never delays new leads, even with one cron thread.
+        """
         started = time.monotonic()
         done = 0
+        yielded = False
         while done < batch_size and time.monotonic() - started < BATCH_SECONDS:
+            if done and self._ai_inbox_waiting():
+                yielded = True
+                break
             self.flush_model(["state", "due_at"])
             self.env.cr.execute(
                 SQL(
@@ -203,12 +212,31 @@ class CrmAiDecision(models.Model):
                 break
             self.sudo().browse(row[0])._ai_run()
             done += 1
+        cron = self.env.ref("crm_ai_agent.ir_cron_ai_refine_leads").sudo()
         remaining = self.search_count([("state", "=", "queued"), ("due_at", "<=", fields.Datetime.now())])
+        if yielded and remaining:
+            cron._trigger()  # after the inbox cron, which has the higher priority
+            remaining = 0
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         nxt = self.search([("state", "=", "queued"), ("due_at", ">", fields.Datetime.now())], order="due_at", limit=1)
         if nxt:
-            self.env.ref("crm_ai_agent.ir_cron_ai_refine_leads").sudo()._trigger(nxt.due_at)
+            cron._trigger(nxt.due_at)
         return done
+
+    @api.model
+    def _ai_inbox_waiting(self):
+        return bool(
+            self.env["crm.ai.message"]
+            .sudo()
+            .search_count(
+                [
+                    ("state", "=", "received"),
+                    ("direction", "=", "in"),
+                    ("next_attempt_at", "<=", fields.Datetime.now()),
+                ],
+                limit=1,
+            )
+        )
 
     def _ai_run(self):
         """Run one queued refinement; every failure ends recorded on the row, never raised."""

@@ -256,6 +256,23 @@ class TestAiLlm(LlmCase):
         for text in ["oi", "queria saber do onix", "tem à pronta entrega?"]:
             self.assertIn(text, prompt)
 
+    def test_the_inbox_goes_first(self):
+        first = self.send("wamid.Q1", "quero comprar um onix", wa_id="5521991235020")
+        second = self.send("wamid.Q2", "quero comprar um hb20", wa_id="5521991235021")
+        self.post_meta(self.wa, wa_text("wamid.Q3", "5521991235022", "oi, tem o tracker?", name="Novo"))
+        self.llm.queue(200, completion(answer()))
+        self.llm.queue(200, completion(answer()))
+        self.run_llm()
+        self.assertEqual(len(self.llm_requests()), 1, "one model call, then the worker goes back to the inbox")
+        self.assertEqual((first | second).mapped("ai_state"), ["llm", "queued"])
+        self.process()
+        self.assertTrue(self.messages(self.wa).filtered(lambda m: m.external_id == "wamid.Q3").lead_id)
+        self.llm.queue(200, completion(answer()))
+        self.llm.queue(200, completion(answer()))
+        self.run_llm()
+        self.assertEqual(second.ai_state, "llm")
+        self.assertEqual(len(self.llm_requests()), 3)
+
     def test_personal_data_is_masked_before_leaving(self):
         text = (
             "Sou a Ana, meu email é ana.souza@exemplo.com.br, CPF 529.982.247-25, "
