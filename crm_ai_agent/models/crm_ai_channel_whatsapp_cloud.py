@@ -31,6 +31,7 @@ class CrmAiChannel(models.Model):
 
     def action_sync_whatsapp_templates(self):
         self.ensure_one()
+        self.check_access("write")  # managers: the import runs with the channel's credentials
         count = self.env["crm.ai.template"].sudo()._ai_sync_channel(self)
         return {
             "type": "ir.actions.client",

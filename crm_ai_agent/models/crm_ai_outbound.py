@@ -232,7 +232,7 @@ class CrmAiMessage(models.Model):
 
     @api.model
     def _cron_send_outbound(self, batch_size=SEND_BATCH_SIZE):
-        """Send due pending messages, a few per transaction (the cron commits between batches).
+        """Send due pending messages, one per transaction (the cron commits between batches).
 
         Messages to one recipient leave in the order they were written: a
         message waits while an older one to the same person is still pending.

@@ -669,6 +669,8 @@ class TestOutbound(OutboundCase):
         self.assertEqual(
             promo._ai_components({("body", "first_name"): "Bo"})[0]["parameters"][0]["parameter_name"], "first_name"
         )
+        with self.assertRaises(AccessError):
+            self.wa.with_user(self.salesman_1).action_sync_whatsapp_templates()
         # Deleted at Meta: archived here.
         self.fake.queue(200, {"data": [page1["data"][0]]})
         self.wa.with_user(self.manager).action_sync_whatsapp_templates()
