@@ -21,6 +21,15 @@ registry.category("web_tour.tours").add("crm_ai_agent_live_kanban", {
             trigger: ".o_kanban_renderer .o_kanban_record",
         },
         {
+            content: "Show the whole team's pipeline (routing may give the lead to any salesperson)",
+            trigger: ".o_searchview_facet:contains('My Pipeline') .o_facet_remove",
+            run: "click",
+        },
+        {
+            content: "The pipeline is reloaded without the filter",
+            trigger: ".o_control_panel:not(:has(.o_searchview_facet))",
+        },
+        {
             content: "Mark the page so a reload would be noticed",
             trigger: ".o_kanban_renderer",
             run() {
