@@ -9,5 +9,13 @@
     "installable": True,
     "depends": ["crm_ai_agent"],
     "external_dependencies": {"python": []},
-    "data": [],
+    "data": [
+        "security/ir.model.access.csv",
+        "security/crm_ai_campaigns_security.xml",
+        "data/ir_cron_data.xml",
+        "views/crm_ai_followup_sequence_views.xml",
+        "views/crm_ai_campaign_views.xml",
+        "views/crm_ai_consent_views.xml",
+        "views/crm_ai_campaigns_menus.xml",
+    ],
 }

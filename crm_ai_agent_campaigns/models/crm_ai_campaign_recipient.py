@@ -1,0 +1,205 @@
+import logging
+
+from odoo import api, fields, models
+from odoo.tools import plaintext2html
+
+from odoo.addons.crm_ai_agent.services import outbound
+
+from ..services.render import render_text
+from .crm_ai_followup_sequence import _lead_values
+
+_logger = logging.getLogger(__name__)
+
+EXCLUSION_REASONS = [
+    ("opt_out", "Opted out"),
+    ("blacklisted", "Blacklisted"),
+    ("no_consent", "No marketing consent"),
+    ("no_address", "No address on the channel"),
+    ("duplicate", "Same person twice"),
+]
+STATES = [
+    ("to_send", "Waiting"),
+    ("queued", "Queued"),
+    ("sent", "Sent"),
+    ("delivered", "Delivered"),
+    ("read", "Read"),
+    ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
+    ("excluded", "Excluded"),
+]
+MESSAGE_STATES = {
+    "pending": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+MAIL_STATES = {"outgoing": "queued", "sent": "sent", "received": "delivered", "exception": "failed", "cancel": "cancelled"}
+
+
+class CrmAiCampaignRecipient(models.Model):
+    _name = "crm.ai.campaign.recipient"
+    _description = "AI Agent Campaign Recipient"
+    _order = "campaign_id, id"
+    _rec_name = "lead_id"
+
+    # ------------------------------------------------------------
+    # FIELDS
+    # ------------------------------------------------------------
+
+    campaign_id = fields.Many2one("crm.ai.campaign", required=True, ondelete="cascade", index=True, readonly=True)
+    company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
+    lead_id = fields.Many2one("crm.lead", ondelete="set null", index=True, readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Contact", ondelete="set null", readonly=True)
+    identity_id = fields.Many2one("crm.ai.identity", ondelete="set null", readonly=True)
+    address = fields.Char(readonly=True, help="Channel address or e-mail the message goes to.")
+    exclusion_reason = fields.Selection(EXCLUSION_REASONS, readonly=True, index=True)
+    cancelled = fields.Boolean(readonly=True)
+    message_id = fields.Many2one("crm.ai.message", string="Channel Message", ondelete="set null", readonly=True)
+    mail_id = fields.Many2one("mail.mail", string="E-mail", ondelete="set null", readonly=True)
+    queued_date = fields.Datetime(string="Queued On", readonly=True)
+    error = fields.Char(readonly=True)
+    state = fields.Selection(STATES, compute="_compute_state", store=True, index=True)
+    answered = fields.Boolean(
+        compute="_compute_answered", store=True, help="The customer wrote after the campaign message was queued."
+    )
+
+    @api.depends("exclusion_reason", "cancelled", "message_id.delivery_state", "mail_id.state", "error", "queued_date")
+    def _compute_state(self):
+        for recipient in self:
+            if recipient.exclusion_reason:
+                state = "excluded"
+            elif recipient.message_id:
+                state = MESSAGE_STATES.get(recipient.message_id.delivery_state, "queued")
+            elif recipient.mail_id:
+                state = MAIL_STATES.get(recipient.mail_id.state, "queued")
+            elif recipient.error:
+                state = "failed"
+            elif recipient.queued_date:
+                state = "sent"  # e-mail sent and deleted since
+            elif recipient.cancelled:
+                state = "cancelled"
+            else:
+                state = "to_send"
+            recipient.state = state
+
+    @api.depends("lead_id.ai_last_inbound_date", "queued_date")
+    def _compute_answered(self):
+        for recipient in self:
+            inbound = recipient.lead_id.ai_last_inbound_date
+            recipient.answered = bool(recipient.queued_date and inbound and inbound > recipient.queued_date)
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _ai_recipient_vals(self, campaign, lead):
+        """Values of the recipient row of ``lead`` in ``campaign``, with the exclusion reason if any."""
+        lead = lead.sudo()
+        identity = self.env["crm.ai.identity"]
+        if campaign.channel_kind == "email":
+            address = lead.email_normalized or lead.partner_id.email_normalized or False
+        else:
+            identity = (
+                lead._ai_person_identities()
+                .filtered(lambda i: i.channel_id == campaign.channel_id)
+                .sorted(lambda i: (i.last_inbound_date or fields.Datetime.from_string("1970-01-01"), i.id), reverse=True)[:1]
+            )
+            address = identity.key or False
+        vals = {
+            "campaign_id": campaign.id,
+            "lead_id": lead.id,
+            "partner_id": lead.partner_id.id or identity.partner_id.id or False,
+            "identity_id": identity.id or False,
+            "address": address,
+        }
+        vals["exclusion_reason"] = self._ai_reason_for(campaign, lead, identity, address, vals["partner_id"])
+        return vals
+
+    @api.model
+    def _ai_reason_for(self, campaign, lead, identity, address, partner_id):
+        lead = lead.sudo()
+        if lead._ai_person_identities().filtered("opt_out") or identity.opt_out:
+            return "opt_out"
+        if lead._ai_blacklisted(extra_phones=[identity.phone] if identity.phone else ()):
+            return "blacklisted"
+        if not address:
+            return "no_address"
+        if campaign._ai_is_whatsapp():
+            partner = self.env["res.partner"].browse(partner_id)
+            if not partner or not partner._ai_has_consent("whatsapp", "marketing"):
+                return "no_consent"
+        return False
+
+    def _ai_exclusion_reason(self, at_send=False):
+        """Why this recipient must not get the campaign now (opt-out, blacklist and consent re-checked)."""
+        self.ensure_one()
+        if self.exclusion_reason:
+            return self.exclusion_reason
+        lead = self.lead_id
+        if not lead:
+            return "no_address"
+        return self._ai_reason_for(self.campaign_id, lead, self.identity_id, self.address, self.partner_id.id)
+
+    def _ai_send(self):
+        """Queue the campaign message of this recipient; an exclusion found now is recorded instead."""
+        self.ensure_one()
+        reason = self._ai_exclusion_reason(at_send=True)
+        if reason:
+            self.exclusion_reason = reason
+            return False
+        campaign = self.campaign_id
+        lead = self.lead_id.sudo()
+        body = render_text(campaign.body, _lead_values(lead))
+        now = fields.Datetime.now()
+        if campaign.channel_kind == "email":
+            mail = (
+                self.env["mail.mail"]
+                .sudo()
+                .create(
+                    {
+                        "subject": campaign.subject or campaign.name,
+                        "body_html": plaintext2html(body),
+                        "email_to": self.address,
+                        "email_from": campaign.user_id.email_formatted or campaign.company_id.email_formatted,
+                        "author_id": campaign.user_id.partner_id.id or False,
+                        "model": "crm.lead",
+                        "res_id": lead.id,
+                        "auto_delete": False,
+                    }
+                )
+            )
+            self.write({"mail_id": mail.id, "queued_date": now})
+            return True
+        identity = self.identity_id.sudo()
+        channel = identity.channel_id
+        if not identity or not channel.active:
+            self.write({"error": self.env._("The channel or the conversation no longer exists."), "queued_date": now})
+            return False
+        window = lead._ai_reply_window(identity)
+        template = campaign.template_id.sudo()
+        Message = self.env["crm.ai.message"].sudo()
+        author = campaign.user_id.partner_id or self.env.ref("base.partner_root")
+        if window.mode == outbound.FREE and body:
+            mail_message = lead._ai_post_outbound(channel, body, self.env["ir.attachment"], author)
+            rows = Message._ai_queue(
+                channel, identity.key, identity=identity, lead=lead, body=body, origin="campaign",
+                mail_message=mail_message,
+            )
+        elif template and template.status == "approved" and channel._ai_provider()._ai_supports_templates(channel):
+            values = template._ai_default_values(lead, campaign.user_id)
+            mail_message = lead._ai_post_outbound(
+                channel, template._ai_render(values), self.env["ir.attachment"], author, template
+            )
+            rows = Message._ai_queue(
+                channel, identity.key, identity=identity, lead=lead, template=template, template_values=values,
+                origin="campaign", mail_message=mail_message,
+            )
+        else:
+            self.write({"error": lead._ai_window_text(channel, window)[:255], "queued_date": now})
+            return False
+        rows.write({"ai_campaign_recipient_id": self.id})
+        self.write({"message_id": rows[:1].id, "queued_date": now})
+        return True

@@ -1,0 +1,44 @@
+from odoo import fields, models
+
+
+class CrmAiMessage(models.Model):
+    _inherit = "crm.ai.message"
+
+    origin = fields.Selection(
+        selection_add=[("followup", "Follow-up Sequence"), ("campaign", "Campaign")],
+        ondelete={"followup": "set null", "campaign": "set null"},
+    )
+    ai_followup_enrollment_id = fields.Many2one(
+        "crm.ai.followup.enrollment",
+        string="Follow-up Enrolment",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+    )
+    ai_campaign_recipient_id = fields.Many2one(
+        "crm.ai.campaign.recipient",
+        string="Campaign Recipient",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+    )
+
+    def _ai_send_refusal(self):
+        """Follow-ups and campaigns are re-checked at the last moment: someone may have answered or opted out."""
+        refusal = super()._ai_send_refusal()
+        if refusal:
+            return refusal
+        if self.origin == "followup" and self.ai_followup_enrollment_id:
+            enrollment = self.ai_followup_enrollment_id
+            reason = enrollment.stop_reason or enrollment._ai_stop_reason()
+            if reason:
+                labels = dict(enrollment._fields["stop_reason"]._description_selection(self.env))
+                return "cancelled", self.env._("Follow-up cancelled: %s.", labels.get(reason, reason))
+        if self.origin == "campaign" and self.ai_campaign_recipient_id:
+            reason = self.ai_campaign_recipient_id._ai_exclusion_reason(at_send=True)
+            if reason:
+                labels = dict(
+                    self.env["crm.ai.campaign.recipient"]._fields["exclusion_reason"]._description_selection(self.env)
+                )
+                return "cancelled", self.env._("Campaign message cancelled: %s.", labels.get(reason, reason))
+        return None

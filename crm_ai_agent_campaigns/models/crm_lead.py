@@ -1,0 +1,90 @@
+from odoo import api, fields, models
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    ai_followup_enrollment_ids = fields.One2many(
+        "crm.ai.followup.enrollment", "lead_id", string="Follow-up Sequences"
+    )
+    ai_followup_running = fields.Boolean(
+        string="In a Follow-up Sequence", compute="_compute_ai_followup_running"
+    )
+
+    @api.depends("ai_followup_enrollment_ids.state")
+    def _compute_ai_followup_running(self):
+        for lead in self:
+            lead.ai_followup_running = "running" in lead.ai_followup_enrollment_ids.mapped("state")
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "ai_temperature" in vals and self.env["crm.ai.followup.sequence"].sudo().search_count(
+            [("auto_enroll", "=", True)], limit=1
+        ):
+            # A newly classified lead may match a sequence: enrol it soon rather than at the next cron run.
+            self.env["crm.ai.followup.enrollment"]._ai_wake()
+        return res
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_ai_followup_enroll(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Add to a Follow-up Sequence"),
+            "res_model": "crm.ai.followup.enroll.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"active_model": "crm.lead", "active_ids": self.ids},
+        }
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _ai_after_inbound(self, message, item, created=False):
+        res = super()._ai_after_inbound(message, item, created=created)
+        running = self.sudo().ai_followup_enrollment_ids.filtered(lambda e: e.state == "running")
+        if running and message.kind == "message":
+            running._ai_stop("answered")
+        return res
+
+    def _ai_mark_in_service(self, user):
+        res = super()._ai_mark_in_service(user)
+        self.sudo().ai_followup_enrollment_ids.filtered(lambda e: e.state == "running")._ai_stop("in_service")
+        return res
+
+    def _ai_person_identities(self):
+        """Every channel identity of the lead's person: the lead's conversations and the contact's."""
+        self.ensure_one()
+        Identity = self.env["crm.ai.identity"].sudo()
+        domain = [("lead_id", "=", self.id)]
+        if self.partner_id:
+            domain = ["|", ("partner_id", "=", self.partner_id.id), *domain]
+        return Identity.search(domain) | self._ai_reply_identities().sudo()
+
+    def _ai_opted_out(self):
+        """Whether the person asked for no more messages, on any channel: identity flag, phone or e-mail blacklist."""
+        self.ensure_one()
+        return bool(self._ai_person_identities().filtered("opt_out")) or self._ai_blacklisted()
+
+    def _ai_blacklisted(self, extra_phones=()):
+        """Whether one of the person's phone numbers or e-mail addresses is blacklisted."""
+        self.ensure_one()
+        lead = self.sudo()
+        identities = lead._ai_person_identities()
+        phones = {lead.phone_sanitized, lead.partner_id.phone_sanitized, *identities.mapped("phone"), *extra_phones}
+        phones.discard(False)
+        phones.discard(None)
+        if phones and self.env["phone.blacklist"].sudo().search_count([("number", "in", list(phones))], limit=1):
+            return True
+        emails = {e for e in [lead.email_normalized, lead.partner_id.email_normalized] if e}
+        emails |= {e.strip().lower() for e in identities.mapped("email") if e}
+        return bool(emails) and bool(
+            self.env["mail.blacklist"].sudo().search_count([("email", "in", list(emails))], limit=1)
+        )

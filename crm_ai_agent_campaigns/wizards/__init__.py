@@ -1,0 +1,1 @@
+from . import crm_ai_followup_enroll_wizard
