@@ -4,6 +4,7 @@ from . import test_providers_http
 from . import test_lead_views
 from . import test_outbound
 from . import test_routing
+from . import test_webchat_widget
 from . import test_ai_enrichment
 from . import test_ai_llm
 from . import test_ai_corrections
