@@ -7,6 +7,7 @@ from markupsafe import Markup
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
+from ..services.phone import normalize_phone
 from .crm_ai_channel_provider import ProviderError
 
 _logger = logging.getLogger(__name__)
@@ -127,9 +128,12 @@ class ResUsers(models.Model):
         if template:
             for variable, value in zip(template.variable_ids, [title, message, url], strict=False):
                 values[(variable.component, variable.key)] = value
+        address = self.ai_alert_address.strip()
+        if self.ai_alert_method == "whatsapp":
+            address = (normalize_phone(address) or address).lstrip("+")
         self.env["crm.ai.message"].sudo()._ai_queue(
             channel,
-            self.ai_alert_address.strip(),
+            address,
             lead=lead,
             body=text,
             template=template or None,

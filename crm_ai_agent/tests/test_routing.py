@@ -282,6 +282,35 @@ class TestRouting(RoutingCase):
         self.assertEqual(mail.email_to, "two@loja.example")
         self.assertIn(f"/odoo/crm.lead/{other.id}", str(mail.body_html))
 
+    def test_whatsapp_alerts(self):
+        self.member(self.salesman_2).assignment_optout = True
+        self.member(self.salesman_3).assignment_optout = True
+        self.salesman_1.with_user(self.salesman_1).write(
+            {"ai_alert_method": "whatsapp", "ai_alert_address": "+55 11 90000-1111"}
+        )
+        lead = self.new_leads(ai_temperature="hot")
+        self.send_queue()
+        call = self.sent("/message/sendText/loja")[0]
+        self.assertEqual(call["body"]["number"], "5511900001111")
+        self.assertIn(lead.name, call["body"]["text"])
+        # Through the WhatsApp Cloud number, outside any 24-hour window: the alert template.
+        template = self.env["crm.ai.template"].create(
+            {"name": "alerta_lead", "language": "pt_BR", "channel_id": self.wa.id, "body": "{{1}}: {{2}}"}
+        )
+        self.wa.ai_alert_template_id = template
+        self.salesman_1.with_user(self.salesman_1).write(
+            {"ai_alert_channel_id": self.wa.id, "ai_alert_address": "5511900001111"}
+        )
+        other = self.new_leads(ai_temperature="hot")
+        self.send_queue()
+        alert = self.Message.search([("origin", "=", "alert"), ("lead_id", "=", other.id)])
+        self.assertEqual(alert.delivery_state, "sent", alert.error)
+        body = self.sent("/1234567890/messages")[-1]["body"]
+        self.assertEqual(body["to"], "5511900001111")
+        self.assertEqual(body["template"]["name"], "alerta_lead")
+        params = body["template"]["components"][0]["parameters"]
+        self.assertEqual(params[0]["text"], f"Hot lead: {other.name}")
+
     def test_hot_leads_to_answer_list(self):
         t0 = fields.Datetime.now().replace(microsecond=0)
         oldest, newest = self.new_leads(2)
