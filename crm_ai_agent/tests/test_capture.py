@@ -1,7 +1,9 @@
 import json
+from datetime import timedelta
 
 from markupsafe import escape
 
+from odoo import fields
 from odoo.tests import tagged
 
 from .common import CrmAiCase, wa_text
@@ -249,3 +251,31 @@ class TestCapture(CrmAiCase):
         self.assertEqual(len(messages.lead_id), 1)
         self.assertFalse(messages.partner_id, "no contact for a visitor who gave nothing")
         self.assertEqual(messages.lead_id.ai_message_count, 2)
+
+    def test_inactive_leads_archived_and_old_payloads_purged(self):
+        self.post_meta(self.wa, wa_text("wamid.OLD1", "5511922223333", "oi", name="Iara"))
+        self.process()
+        message = self.messages(self.wa)
+        lead = message.lead_id
+        old = fields.Datetime.now() - timedelta(days=40)
+        lead.write({"ai_last_inbound_date": old, "ai_last_outbound_date": False})
+        self.env["ir.config_parameter"].set_param("crm_ai_agent.archive_after_days", 0)
+        self.env["crm.lead"]._cron_archive_inactive()
+        self.assertTrue(lead.active, "0 days disables archiving")
+        self.env["ir.config_parameter"].set_param("crm_ai_agent.archive_after_days", 30)
+        self.env["crm.lead"]._cron_archive_inactive()
+        self.assertFalse(lead.active)
+        self.assertIn("Archived after 30 days", lead.message_ids[0].body)
+        # The next message of the same person opens a new lead.
+        self.post_meta(self.wa, wa_text("wamid.OLD2", "5511922223333", "voltei", name="Iara"))
+        self.process()
+        self.assertNotEqual(self.messages(self.wa).filtered(lambda m: m.external_id == "wamid.OLD2").lead_id, lead)
+        # Raw payloads of processed messages are dropped after the retention period, the rest stays.
+        self.env.cr.execute(
+            "UPDATE crm_ai_message SET create_date = %s WHERE id = %s",
+            [fields.Datetime.now() - timedelta(days=100), message.id],
+        )
+        self.env["crm.ai.message"]._cron_purge_payloads()
+        message.invalidate_recordset()
+        self.assertFalse(message.sudo().payload)
+        self.assertEqual(message.body, "oi")
