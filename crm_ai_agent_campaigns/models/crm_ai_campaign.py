@@ -193,7 +193,9 @@ class CrmAiCampaign(models.Model):
 
     def action_view_recipients(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("crm_ai_agent_campaigns.crm_ai_campaign_recipient_action")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_ai_agent_campaigns.crm_ai_campaign_recipient_action"
+        )
         action["domain"] = [("campaign_id", "=", self.id)]
         action["context"] = {"search_default_group_state": 1}
         filters = self.env.context.get("ai_recipient_filter")
@@ -224,7 +226,9 @@ class CrmAiCampaign(models.Model):
             raise UserError(self.env._("Channel %s is archived.", self.channel_id.display_name))
         if not (self.body or "").strip() and not (self.channel_kind == "channel" and self.template_id):
             raise UserError(self.env._("Write the message of campaign %s.", self.name))
-        if self.template_id and (self.template_id.channel_id != self.channel_id or self.template_id.status != "approved"):
+        if self.template_id and (
+            self.template_id.channel_id != self.channel_id or self.template_id.status != "approved"
+        ):
             raise UserError(self.env._("Choose an approved template of channel %s.", self.channel_id.display_name))
 
     def _ai_start(self, scheduled):
@@ -273,7 +277,12 @@ class CrmAiCampaign(models.Model):
                 campaign.send_start_date = fields.Datetime.now()
             wave = campaign.recipient_ids.filtered(lambda r: r.state == "to_send").sorted("id")[: campaign.wave_size]
             for recipient in wave:
-                recipient._ai_send()
+                try:
+                    with self.env.cr.savepoint():
+                        recipient._ai_send()
+                except Exception as exc:  # one broken recipient must not block the campaign
+                    _logger.exception("Campaign %s: recipient %s could not be queued", campaign.id, recipient.id)
+                    recipient.write({"error": str(exc)[:255], "queued_date": fields.Datetime.now()})
             if not campaign.recipient_ids.filtered(lambda r: r.state == "to_send"):
                 campaign.write({"state": "done", "send_end_date": fields.Datetime.now()})
         return True

@@ -1,7 +1,6 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.tools import plaintext2html
 
 from odoo.addons.crm_ai_agent.services import outbound
 
@@ -35,7 +34,13 @@ MESSAGE_STATES = {
     "failed": "failed",
     "cancelled": "cancelled",
 }
-MAIL_STATES = {"outgoing": "queued", "sent": "sent", "received": "delivered", "exception": "failed", "cancel": "cancelled"}
+MAIL_STATES = {
+    "outgoing": "queued",
+    "sent": "sent",
+    "received": "delivered",
+    "exception": "failed",
+    "cancel": "cancelled",
+}
 
 
 class CrmAiCampaignRecipient(models.Model):
@@ -105,7 +110,9 @@ class CrmAiCampaignRecipient(models.Model):
             identity = (
                 lead._ai_person_identities()
                 .filtered(lambda i: i.channel_id == campaign.channel_id)
-                .sorted(lambda i: (i.last_inbound_date or fields.Datetime.from_string("1970-01-01"), i.id), reverse=True)[:1]
+                .sorted(
+                    lambda i: (i.last_inbound_date or fields.Datetime.from_string("1970-01-01"), i.id), reverse=True
+                )[:1]
             )
             address = identity.key or False
         vals = {
@@ -155,22 +162,11 @@ class CrmAiCampaignRecipient(models.Model):
         body = render_text(campaign.body, _lead_values(lead))
         now = fields.Datetime.now()
         if campaign.channel_kind == "email":
-            mail = (
-                self.env["mail.mail"]
-                .sudo()
-                .create(
-                    {
-                        "subject": campaign.subject or campaign.name,
-                        "body_html": plaintext2html(body),
-                        "email_to": self.address,
-                        "email_from": campaign.user_id.email_formatted or campaign.company_id.email_formatted,
-                        "author_id": campaign.user_id.partner_id.id or False,
-                        "model": "crm.lead",
-                        "res_id": lead.id,
-                        "auto_delete": False,
-                    }
-                )
-            )
+            Mail = self.env["mail.mail"].sudo()
+            subject = render_text(campaign.subject, _lead_values(lead)) or campaign.name
+            email_from = campaign.user_id.email_formatted or campaign.company_id.email_formatted
+            author = campaign.user_id.partner_id
+            mail = Mail.create(Mail._ai_marketing_mail_values(self.address, subject, body, lead, author, email_from))
             self.write({"mail_id": mail.id, "queued_date": now})
             return True
         identity = self.identity_id.sudo()
@@ -185,7 +181,12 @@ class CrmAiCampaignRecipient(models.Model):
         if window.mode == outbound.FREE and body:
             mail_message = lead._ai_post_outbound(channel, body, self.env["ir.attachment"], author)
             rows = Message._ai_queue(
-                channel, identity.key, identity=identity, lead=lead, body=body, origin="campaign",
+                channel,
+                identity.key,
+                identity=identity,
+                lead=lead,
+                body=body,
+                origin="campaign",
                 mail_message=mail_message,
             )
         elif template and template.status == "approved" and channel._ai_provider()._ai_supports_templates(channel):
@@ -194,8 +195,14 @@ class CrmAiCampaignRecipient(models.Model):
                 channel, template._ai_render(values), self.env["ir.attachment"], author, template
             )
             rows = Message._ai_queue(
-                channel, identity.key, identity=identity, lead=lead, template=template, template_values=values,
-                origin="campaign", mail_message=mail_message,
+                channel,
+                identity.key,
+                identity=identity,
+                lead=lead,
+                template=template,
+                template_values=values,
+                origin="campaign",
+                mail_message=mail_message,
             )
         else:
             self.write({"error": lead._ai_window_text(channel, window)[:255], "queued_date": now})

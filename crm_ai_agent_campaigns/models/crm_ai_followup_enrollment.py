@@ -1,10 +1,7 @@
 import logging
 
-from markupsafe import Markup
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import plaintext2html
 
 from odoo.addons.crm_ai_agent.services import outbound
 
@@ -203,7 +200,12 @@ class CrmAiFollowupEnrollment(models.Model):
         if window.mode == outbound.FREE and body:
             mail_message = lead._ai_post_outbound(channel, body, self.env["ir.attachment"], author)
             rows = Message._ai_queue(
-                channel, identity.key, identity=identity, lead=lead, body=body, origin="followup",
+                channel,
+                identity.key,
+                identity=identity,
+                lead=lead,
+                body=body,
+                origin="followup",
                 mail_message=mail_message,
             )
         elif (
@@ -217,8 +219,14 @@ class CrmAiFollowupEnrollment(models.Model):
             text = template._ai_render(values)
             mail_message = lead._ai_post_outbound(channel, text, self.env["ir.attachment"], author, template)
             rows = Message._ai_queue(
-                channel, identity.key, identity=identity, lead=lead, template=template, template_values=values,
-                origin="followup", mail_message=mail_message,
+                channel,
+                identity.key,
+                identity=identity,
+                lead=lead,
+                template=template,
+                template_values=values,
+                origin="followup",
+                mail_message=mail_message,
             )
         else:
             return False, lead._ai_window_text(channel, window)
@@ -232,35 +240,18 @@ class CrmAiFollowupEnrollment(models.Model):
         if lead.is_blacklisted:
             return False, self.env._("e-mail address blacklisted")
         body = step._ai_render_body(lead)
-        subject = step.with_context(lang=lead.partner_id.lang or self.env.lang).subject or self.sequence_id.name
-        sender = lead.user_id or self.env.user
-        mail = (
-            self.env["mail.mail"]
-            .sudo()
-            .create(
-                {
-                    "subject": subject,
-                    "body_html": plaintext2html(body),
-                    "email_to": lead.email_from,
-                    "email_from": (lead.user_id.email_formatted or lead.company_id.email_formatted or
-                                   sender.email_formatted),
-                    "author_id": (lead.user_id.partner_id or self.env.ref("base.partner_root")).id,
-                    "model": "crm.lead",
-                    "res_id": lead.id,
-                    "auto_delete": False,
-                    "ai_followup_enrollment_id": self.id,
-                }
-            )
+        subject = step._ai_render_subject(lead) or self.sequence_id.name
+        email_from = lead.user_id.email_formatted or lead.company_id.email_formatted or self.env.user.email_formatted
+        author = lead.user_id.partner_id or self.env.ref("base.partner_root")
+        Mail = self.env["mail.mail"].sudo()
+        mail = Mail.create(
+            {
+                **Mail._ai_marketing_mail_values(lead.email_normalized, subject, body, lead, author, email_from),
+                "ai_followup_enrollment_id": self.id,
+            }
         )
-        lead.message_post(
-            body=Markup("<p>%s</p>%s") % (
-                self.env._("Follow-up e-mail to %(to)s: %(subject)s", to=lead.email_from, subject=subject),
-                plaintext2html(body),
-            ),
-            message_type="notification",
-            subtype_xmlid="mail.mt_note",
-        )
-        return bool(mail), self.env._("e-mail to %s", lead.email_from)
+        # The e-mail is a message of the lead: its chatter shows it.
+        return bool(mail), self.env._("e-mail to %s", lead.email_normalized)
 
     def _ai_advance(self, step, sent, note):
         self.ensure_one()
@@ -285,7 +276,9 @@ class CrmAiFollowupEnrollment(models.Model):
         self.sudo().write(vals)
 
     def _ai_finish(self):
-        self.sudo().write({"state": "done", "next_step_id": False, "next_date": False, "end_date": fields.Datetime.now()})
+        self.sudo().write(
+            {"state": "done", "next_step_id": False, "next_date": False, "end_date": fields.Datetime.now()}
+        )
 
     # ------------------------------------------------------------
     # CRON

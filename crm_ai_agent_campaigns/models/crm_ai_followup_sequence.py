@@ -204,8 +204,14 @@ class CrmAiFollowupStep(models.Model):
 
     def _ai_render_body(self, lead):
         self.ensure_one()
-        step = self.with_context(lang=lead.partner_id.lang or lead.lang_id.code or self.env.lang)
-        return render_text(step.body, _lead_values(lead))
+        return render_text(self._ai_in_lang(lead).body, _lead_values(lead))
+
+    def _ai_render_subject(self, lead):
+        self.ensure_one()
+        return render_text(self._ai_in_lang(lead).subject, _lead_values(lead))
+
+    def _ai_in_lang(self, lead):
+        return self.with_context(lang=lead.partner_id.lang or lead.lang_id.code or self.env.lang)
 
 
 def _lead_values(lead):

@@ -4,12 +4,8 @@ from odoo import api, fields, models
 class CrmLead(models.Model):
     _inherit = "crm.lead"
 
-    ai_followup_enrollment_ids = fields.One2many(
-        "crm.ai.followup.enrollment", "lead_id", string="Follow-up Sequences"
-    )
-    ai_followup_running = fields.Boolean(
-        string="In a Follow-up Sequence", compute="_compute_ai_followup_running"
-    )
+    ai_followup_enrollment_ids = fields.One2many("crm.ai.followup.enrollment", "lead_id", string="Follow-up Sequences")
+    ai_followup_running = fields.Boolean(string="In a Follow-up Sequence", compute="_compute_ai_followup_running")
 
     @api.depends("ai_followup_enrollment_ids.state")
     def _compute_ai_followup_running(self):

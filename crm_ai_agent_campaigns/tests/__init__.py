@@ -1,2 +1,3 @@
 from . import test_followup
 from . import test_campaign
+from . import test_unsubscribe

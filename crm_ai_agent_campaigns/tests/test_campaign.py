@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import CampaignsCase
 
@@ -49,8 +49,13 @@ class TestCampaign(CampaignsCase):
         carla.ai_reply_identity_id.sudo().opt_out = True
         self.env["phone.blacklist"].sudo()._add(["+5511900000004"])
         return {
-            "ana": ana, "bruno": bruno, "carla": carla, "davi": davi, "gabi": gabi,
-            "ana_again": ana_again, "nobody": nobody,
+            "ana": ana,
+            "bruno": bruno,
+            "carla": carla,
+            "davi": davi,
+            "gabi": gabi,
+            "ana_again": ana_again,
+            "nobody": nobody,
         }
 
     def recipient(self, campaign, lead):
@@ -68,8 +73,13 @@ class TestCampaign(CampaignsCase):
         self.assertEqual(campaign.recipient_count, 2)
         self.assertEqual(campaign.excluded_count, 5)
         expected = {
-            "ana": False, "gabi": False, "bruno": "no_consent", "carla": "opt_out", "davi": "blacklisted",
-            "ana_again": "duplicate", "nobody": "no_address",
+            "ana": False,
+            "gabi": False,
+            "bruno": "no_consent",
+            "carla": "opt_out",
+            "davi": "blacklisted",
+            "ana_again": "duplicate",
+            "nobody": "no_address",
         }
         for key, reason in expected.items():
             self.assertEqual(self.recipient(campaign, leads[key]).exclusion_reason, reason, key)
@@ -164,8 +174,13 @@ class TestCampaign(CampaignsCase):
         self.assertIn("24 hours", gabi.error)
 
         template = self.env["crm.ai.template"].create(
-            {"name": "oferta", "channel_id": self.wa.id, "body": "Olá {{1}}, temos ofertas!", "status": "approved",
-             "category": "marketing"}
+            {
+                "name": "oferta",
+                "channel_id": self.wa.id,
+                "body": "Olá {{1}}, temos ofertas!",
+                "status": "approved",
+                "category": "marketing",
+            }
         )
         template.variable_ids.source = "contact_first_name"
         second = self.make_campaign(leads["gabi"], name="Com modelo", template_id=template.id)
@@ -225,3 +240,20 @@ class TestCampaign(CampaignsCase):
         with self.assertRaises(AccessError):
             self.Campaign.with_user(self.salesman_1).create({"name": "X", "channel_kind": "email", "body": "x"})
         self.Campaign.with_user(self.manager).create({"name": "Y", "channel_kind": "email", "body": "y"})
+
+    def test_other_company_sees_nothing(self):
+        leads = self.whatsapp_segment()
+        campaign = self.make_campaign(leads["ana"])
+        campaign.action_compute_recipients()
+        other_company = self.env["res.company"].create({"name": "Loja Dois"})
+        outsider = new_test_user(
+            self.env,
+            login="crm_ai_campaign_outsider",
+            groups="sales_team.group_sale_manager",
+            company_id=other_company.id,
+            company_ids=[(6, 0, other_company.ids)],
+        )
+        self.assertFalse(self.Campaign.with_user(outsider).search([("id", "=", campaign.id)]))
+        self.assertFalse(self.Recipient.with_user(outsider).search([("campaign_id", "=", campaign.id)]))
+        sequence = self.make_sequence()
+        self.assertFalse(self.Sequence.with_user(outsider).search([("id", "=", sequence.id)]))

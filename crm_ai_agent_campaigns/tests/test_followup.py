@@ -149,8 +149,15 @@ class TestFollowup(CampaignsCase):
         lead = self.warm_lead()
         lead.email_from = "maria@cliente.example"
         self.make_sequence(
-            steps=[{"delay": 2, "delay_unit": "hours", "channel_kind": "email", "subject": "Seu {interest}",
-                    "body": "Olá {name}, ainda procura {interest}?"}]
+            steps=[
+                {
+                    "delay": 2,
+                    "delay_unit": "hours",
+                    "channel_kind": "email",
+                    "subject": "Seu {interest}",
+                    "body": "Olá {name}, ainda procura {interest}?",
+                }
+            ]
         )
         self.run_followups()
         enrollment = lead.ai_followup_enrollment_ids
@@ -160,6 +167,11 @@ class TestFollowup(CampaignsCase):
         self.assertEqual(len(mail), 1)
         self.assertEqual(mail.email_to, "maria@cliente.example")
         self.assertIn("Olá Maria, ainda procura Onix 2025?", str(mail.body_html))
+        self.assertEqual(mail.subject, "Seu Onix 2025")
+        self.assertIn("/crm_ai_campaigns/unsubscribe?email=maria%40cliente.example&amp;token=", str(mail.body_html))
+        self.assertIn("List-Unsubscribe", mail.headers)
+        self.assertEqual(mail.model, "crm.lead")
+        self.assertEqual(mail.res_id, lead.id)
         self.assertEqual(enrollment.state, "done")
 
         other = self.warm_lead("wamid.IN9", wa_id="5511911112222", name="Joana Silva")

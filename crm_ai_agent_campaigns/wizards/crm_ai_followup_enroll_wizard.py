@@ -36,8 +36,6 @@ class CrmAiFollowupEnrollWizard(models.TransientModel):
                 labels = dict(Enrollment._fields["stop_reason"]._description_selection(self.env))
                 blocked.append(f"{lead.display_name}: {labels.get(reason, reason)}")
         if blocked:
-            raise UserError(
-                self.env._("These leads cannot receive automatic follow-ups:\n%s", "\n".join(blocked))
-            )
+            raise UserError(self.env._("These leads cannot receive automatic follow-ups:\n%s", "\n".join(blocked)))
         Enrollment._ai_enroll(self.sequence_id, leads, manual=True)
         return {"type": "ir.actions.act_window_close"}
