@@ -311,3 +311,19 @@ class TestWebchatWidget(OutboundCase):
             self.browser_js(f"{origin}/", code, ready=self.widget_state("hidden"), timeout=30)
         self.assertIn("origin not allowed", "\n".join(logs.output))
         self.assertFalse(self.messages(self.web))
+
+    def test_english_for_other_browser_languages(self):
+        """Without data-lang the browser's language decides: pt-BR for Portuguese, English for the rest."""
+        spanish = "Object.defineProperty(navigator, 'language', {get: () => 'es-AR'});"
+        self.site.pages["/es"] = site_page(self.web.webchat_snippet, head=spanish)  # the snippet as given
+        self.addCleanup(self.site.pages.pop, "/es")
+        code = r"""
+        const root = document.querySelector("[data-crm-ai-webchat]").shadowRoot;
+        const english = (
+            root.querySelector(".launcher").getAttribute("aria-label") === "Open chat"
+            && root.querySelector("textarea").placeholder === "Type your message…"
+        );
+        if (english) console.log("test successful");
+        else console.error("a Spanish browser should get the English strings");
+        """
+        self.browser_js(f"{self.site_origin}/es", code, ready=self.widget_state("shown"), timeout=30)
