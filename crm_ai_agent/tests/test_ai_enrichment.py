@@ -210,3 +210,14 @@ class TestAiEnrichment(AiCase):
         lead.with_user(self.salesman_1).write({"tag_ids": [Command.unlink(tag.id)]})
         self.send("wamid.G2", "procuro seminovos mesmo", wa_id="5521991234011")
         self.assertNotIn(tag, lead.tag_ids, "a tag a person removed is not added back")
+
+    def test_views_load_for_salespeople_and_admins(self):
+        form = self.env["crm.lead"].with_user(self.salesman_1).get_views([(False, "form")])["views"]["form"]["arch"]
+        for field in ("ai_state", "ai_budget", "ai_timeframe", "ai_needs_human", "action_ai_reclassify"):
+            self.assertIn(field, form)
+        self.assertNotIn("ai_decision_ids", form, "the decision log is for administrators")
+        settings = self.env["res.config.settings"].get_views([(False, "form")])["views"]["form"]["arch"]
+        for field in ("crm_ai_llm_provider", "crm_ai_llm_api_key", "crm_ai_threshold_hot", "crm_ai_llm_mask_pii"):
+            self.assertIn(field, settings)
+        for model in ("crm.ai.scoring.rule", "crm.ai.decision", "crm.ai.correction"):
+            self.env[model].get_views([(False, "list"), (False, "form"), (False, "search")])
