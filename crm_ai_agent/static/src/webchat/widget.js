@@ -145,6 +145,7 @@ form.c{display:flex;gap:6px;padding:8px;border-top:1px solid #dfe1e5}textarea{re
       });
       if (mine) li.appendChild(el("span", { class: "st" }));
       items.set(m.id, log.appendChild(li));
+      log.scrollTop = log.scrollHeight;
     }
     if (mine) {
       li.setAttribute("data-state", m.state);
@@ -158,7 +159,6 @@ form.c{display:flex;gap:6px;padding:8px;border-top:1px solid #dfe1e5}textarea{re
     launcher.setAttribute("aria-expanded", open);
     const news = n ? ` (${n} ${n === 1 ? T.new1 : T.newN})` : "";
     launcher.setAttribute("aria-label", open ? T.close : T.open + news);
-    log.scrollTop = log.scrollHeight;
   };
   const applyConfig = (cfg) => {
     title.textContent = cfg.title || T.title;
@@ -294,6 +294,7 @@ form.c{display:flex;gap:6px;padding:8px;border-top:1px solid #dfe1e5}textarea{re
     if (open) {
       state.unread = 0;
       save();
+      log.scrollTop = log.scrollHeight;
       input.focus();
     } else launcher.focus();
     poll(open ? 0 : undefined);
@@ -321,7 +322,7 @@ form.c{display:flex;gap:6px;padding:8px;border-top:1px solid #dfe1e5}textarea{re
   (async () => {
     try {
       const r = await call(`${api}/config?lang=${encodeURIComponent(lang)}`);
-      state.cfg = r.ok ? await r.json() : null;
+      if (r.ok) state.cfg = await r.json();
     } catch (e) { /* offline, or not allowed here */ }
     if (!state.cfg) return (seen[key] = "hidden");
     save();
