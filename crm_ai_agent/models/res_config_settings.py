@@ -19,7 +19,7 @@ class ResConfigSettings(models.TransientModel):
         string="Keep Raw Payloads (days)",
         config_parameter="crm_ai_agent.payload_retention_days",
         default=90,
-        help="Raw provider payloads of processed messages are deleted after this many days. 0 keeps them.",
+        help="Raw provider payloads of processed messages are deleted after this many days.",
     )
     crm_ai_channel_count = fields.Integer(string="Active AI Channels", compute="_compute_crm_ai_channel_count")
 
