@@ -157,9 +157,12 @@ class CrmLead(models.Model):
         team = self.team_id or self.ai_channel_id.team_id
         current = self.user_id
         escalate = reason == "escalation"
-        if self.ai_routed_date and not escalate and reason != "manual":
-            if current and current._ai_on_duty():
+        if not escalate and reason != "manual" and self._ai_available(current, team):
+            if self.ai_routed_date:
                 return current  # already handed off: no reassignment, no second alert
+            if current != self.ai_channel_id.user_id:
+                self._ai_assign(current, team, reason)  # a person chose this salesperson: keep them
+                return current
         exclude = self.ai_routed_user_ids if escalate else self.env["res.users"]
         if reason == "manual":
             exclude = current
@@ -168,15 +171,21 @@ class CrmLead(models.Model):
             # Everybody was tried: start again with anyone but the current salesperson.
             user = self._ai_pick_user(team, exclude=current)
         if not user and not escalate:
-            if current and not self.ai_routed_date and current != self.ai_channel_id.user_id:
-                user = current  # assigned by a person: keep
-            else:
-                user = current or self.ai_channel_id.user_id or team.user_id
+            # Nobody available: the lead must still be someone's.
+            user = current or self.ai_channel_id.user_id or team.user_id
         if not user:
             _logger.info("crm.lead %s: nobody to hand it to in team %s", self.id, team.id)
             return self.env["res.users"]
         self._ai_assign(user, team, reason)
         return user
+
+    def _ai_available(self, user, team):
+        """Can ``user`` take this lead now (active employee, on duty when the team asks for it)?"""
+        if not user or not user.active or user.share:
+            return False
+        if self.company_id and self.company_id not in user.company_ids:
+            return False
+        return not team.ai_route_on_duty or user._ai_on_duty()
 
     def _ai_candidates(self, team, exclude=None):
         """Team members who may get this lead now, before the strategy picks one."""

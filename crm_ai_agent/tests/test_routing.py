@@ -82,6 +82,18 @@ class TestRouting(RoutingCase):
         self.assertIn(lead.ai_route_reason, ("human_request", "needs_human"))
         self.assertEqual(self.activity(lead).user_id, lead.user_id)
 
+    def test_salesperson_chosen_by_a_person_is_kept(self):
+        lead = self.new_leads(user_id=self.salesman_3.id)
+        lead.ai_temperature = "hot"
+        self.assertEqual(lead.user_id, self.salesman_3)
+        self.assertEqual(self.activity(lead).user_id, self.salesman_3)
+        self.assertEqual(len(self.bus_messages(self.salesman_3, HOT_LEAD)), 1)
+        # The channel's default salesperson is only a placeholder: the team's strategy decides.
+        self.wa.user_id = self.salesman_3
+        placeholder = self.new_leads(user_id=self.salesman_3.id)
+        placeholder.ai_temperature = "hot"
+        self.assertIn(placeholder.user_id, self.salesman_1 | self.salesman_2)
+
     def test_ai_needs_human(self):
         lead = self.new_leads()
         lead._ai_route("needs_human")
