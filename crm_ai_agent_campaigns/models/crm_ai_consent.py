@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 CONSENT_CHANNELS = [
     ("whatsapp", "WhatsApp"),
@@ -53,6 +54,12 @@ class CrmAiConsent(models.Model):
             consent.display_name = f"{consent.partner_id.name or ''}: {channels.get(consent.channel, '')} " + (
                 f"({purposes.get(consent.purpose, '')})"
             )
+
+    def write(self, vals):
+        # A consent is evidence: once recorded, salespeople can only revoke it.
+        if set(vals) - {"revoked", "revoked_date"} and not self.env.user.has_group("sales_team.group_sale_manager"):
+            raise AccessError(self.env._("Only sales managers can change a recorded consent; you can revoke it."))
+        return super().write(vals)
 
     def action_revoke(self):
         self.filtered(lambda c: not c.revoked).write({"revoked": True, "revoked_date": fields.Datetime.now()})

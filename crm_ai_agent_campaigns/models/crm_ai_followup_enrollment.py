@@ -128,8 +128,32 @@ class CrmAiFollowupEnrollment(models.Model):
             return "answered"
         if lead.ai_last_outbound_date and lead.ai_last_outbound_date > self.enroll_date:
             return "human_reply"
+        chatter = self._ai_chatter_since_enrolment()
+        if chatter:
+            return chatter
         if lead._ai_opted_out():
             return "opt_out"
+        return False
+
+    def _ai_chatter_since_enrolment(self):
+        """``answered`` for an e-mail from the customer, ``human_reply`` for a message a salesperson sent
+        from the chatter, since enrolment; False otherwise (notes and our own follow-ups do not count)."""
+        self.ensure_one()
+        Message = self.env["mail.message"].sudo()
+        common = [("model", "=", "crm.lead"), ("res_id", "=", self.lead_id.id), ("date", ">=", self.enroll_date)]
+        if Message.search_count([*common, ("message_type", "=", "email")], limit=1):
+            return "answered"
+        if Message.search_count(
+            [
+                *common,
+                ("message_type", "=", "comment"),
+                ("subtype_id", "=", self.env.ref("mail.mt_comment").id),
+                ("author_id", "!=", self.env.ref("base.partner_root").id),
+                ("author_id.user_ids", "any", [("share", "=", False)]),
+            ],
+            limit=1,
+        ):
+            return "human_reply"
         return False
 
     def _ai_stop(self, reason):

@@ -97,6 +97,21 @@ class TestCampaign(CampaignsCase):
         campaign.action_compute_recipients()
         self.assertEqual(self.recipient(campaign, leads["gabi"]).exclusion_reason, "no_consent")
 
+    def test_consent_is_evidence(self):
+        leads = self.whatsapp_segment()
+        consent = leads["ana"].partner_id.ai_consent_ids.with_user(self.salesman_1)
+        self.assertTrue(consent.active_consent)
+        with self.assertRaises(AccessError):
+            consent.write({"proof": "outra coisa"})
+        consent.action_revoke()
+        self.assertTrue(consent.revoked)
+        self.assertTrue(consent.revoked_date)
+        self.assertFalse(consent.active_consent)
+        self.env["crm.ai.consent"].with_user(self.salesman_1).create(
+            {"partner_id": leads["bruno"].partner_id.id, "proof": "Formulário do site, caixa marcada"}
+        )
+        self.assertTrue(leads["bruno"].partner_id.ai_whatsapp_marketing_consent)
+
     def test_waves_results_and_answers(self):
         leads = self.whatsapp_segment()
         campaign = self.make_campaign(leads["ana"] | leads["gabi"] | leads["bruno"], wave_size=1)

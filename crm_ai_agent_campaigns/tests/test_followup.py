@@ -100,6 +100,34 @@ class TestFollowup(CampaignsCase):
         self.assertEqual(row.delivery_state, "cancelled", "the stale follow-up never leaves after a human took over")
         self.assertEqual(len(self.sent("/1234567890/messages")), 1, "only the salesperson's reply")
 
+    def test_chatter_message_from_a_salesperson_or_an_email_from_the_customer_stops(self):
+        lead = self.warm_lead()
+        lead.email_from = "maria@cliente.example"
+        self.make_sequence()
+        self.run_followups()
+        enrollment = lead.ai_followup_enrollment_ids
+        # A note is internal: the sequence goes on.
+        lead.with_user(self.salesman_1).message_post(body="Ligar amanhã", subtype_xmlid="mail.mt_note")
+        self.assertFalse(enrollment._ai_stop_reason())
+        lead.with_user(self.salesman_1).message_post(
+            body="Oi Maria, segue a proposta.", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        self.assertEqual(enrollment._ai_stop_reason(), "human_reply")
+
+        other = self.warm_lead("wamid.IN7", wa_id="5511933334444", name="Joana Silva")
+        self.run_followups()
+        enrollment = other.ai_followup_enrollment_ids
+        other.message_post(
+            body="Pode me mandar o catálogo?",
+            message_type="email",
+            author_id=other.partner_id.id,
+            subtype_xmlid="mail.mt_comment",
+        )
+        self.make_due(enrollment)
+        self.run_followups()
+        self.assertEqual(enrollment.stop_reason, "answered")
+        self.assertFalse(self.followup_rows(other))
+
     def test_in_service_lead_stops_before_sending(self):
         lead = self.warm_lead()
         self.make_sequence()
@@ -230,6 +258,11 @@ class TestFollowup(CampaignsCase):
         enrollment = lead.ai_followup_enrollment_ids
         self.assertEqual(enrollment.enrolled_by, "manual")
         self.assertEqual(enrollment.state, "running")
+        self.assertEqual(self.Enrollment.with_user(self.salesman_1).search([("lead_id", "=", lead.id)]), enrollment)
+        self.assertFalse(
+            self.Enrollment.with_user(self.salesman_2).search([("lead_id", "=", lead.id)]),
+            "another salesperson's lead stays private",
+        )
 
         enrollment.with_user(self.salesman_1).action_stop()
         self.assertEqual(enrollment.stop_reason, "manual")
