@@ -2,7 +2,7 @@ import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, formataddr
 
 _logger = logging.getLogger(__name__)
 
@@ -165,13 +165,19 @@ class CrmLead(models.Model):
     def _ai_post_inbound(self, message, item, identity, partner):
         """Post the customer's message in the chatter, as the customer."""
         self.ensure_one()
-        if partner:
-            author = {"author_id": partner.id}
-        else:
-            author = {"author_id": False, "email_from": f"{identity.name or _('Visitor')} ({message.channel_id.name})"}
+        author = {"author_id": partner.id or False}
+        if not partner.email:
+            # Followers are notified by e-mail: give the notification a valid sender even when the
+            # customer has no address (the company's, named after the customer and the channel).
+            label = f"{partner.name or identity.name or _('Visitor')} ({message.channel_id.name})"
+            address = (self.company_id or self.env.company).email or self.env[
+                "ir.mail_server"
+            ]._get_default_from_address()
+            author["email_from"] = formataddr((label, address)) if address else label
         mail_message = (
             self.sudo()
-            .with_context(mail_create_nosubscribe=True)
+            # Notification e-mails go through the mail queue: processing never waits on SMTP.
+            .with_context(mail_create_nosubscribe=True, mail_notify_force_send=False)
             .message_post(
                 body=message._ai_chatter_body(item),
                 message_type="comment",

@@ -279,3 +279,15 @@ class TestCapture(CrmAiCase):
         message.invalidate_recordset()
         self.assertFalse(message.sudo().payload)
         self.assertEqual(message.body, "oi")
+
+    def test_customer_without_email_notifies_followers_cleanly(self):
+        """Followers get their notification even when neither the customer nor the company has an address."""
+        self.wa.user_id = self.salesman_1  # a follower of the new lead
+        self.company.write({"email": False, "alias_domain_id": False})
+        for i in range(2):
+            self.post_meta(self.wa, wa_text(f"wamid.NOMAIL{i}", "5511955550000", f"mensagem {i}", name="Sem Email"))
+            self.process()
+        messages = self.messages(self.wa)
+        self.assertEqual(set(messages.mapped("state")), {"processed"}, messages.mapped("error"))
+        self.assertEqual(len(messages.lead_id), 1)
+        self.assertIn("Sem Email", messages[0].mail_message_id.email_from)
