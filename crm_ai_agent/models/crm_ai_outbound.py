@@ -129,13 +129,14 @@ class CrmAiMessage(models.Model):
     alert_user_id = fields.Many2one("res.users", string="Alerted User", readonly=True)
 
     def init(self):
-        super().init()
+        res = super().init()
         self.env.cr.execute(
             SQL(
                 "CREATE INDEX IF NOT EXISTS crm_ai_message_outbox_idx ON crm_ai_message (next_attempt_at, id) "
                 "WHERE direction = 'out' AND delivery_state = 'pending' AND external_id IS NULL"
             )
         )
+        return res
 
     # ------------------------------------------------------------
     # ACTIONS
