@@ -257,10 +257,11 @@ class CrmAiCampaign(models.Model):
         self.recipient_ids.unlink()
         Recipient = self.env["crm.ai.campaign.recipient"]
         leads = self.env["crm.lead"].search(self._ai_segment(), order="id")
+        data = Recipient._ai_exclusion_data(self, leads)
         seen = set()
         vals_list = []
         for lead in leads:
-            vals = Recipient._ai_recipient_vals(self, lead)
+            vals = Recipient._ai_recipient_vals(self, lead, data)
             if not vals.get("exclusion_reason"):
                 person = ("partner", vals["partner_id"]) if vals.get("partner_id") else ("address", vals["address"])
                 if person in seen:

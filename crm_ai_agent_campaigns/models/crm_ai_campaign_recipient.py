@@ -100,7 +100,76 @@ class CrmAiCampaignRecipient(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _ai_recipient_vals(self, campaign, lead):
+    def _ai_exclusion_data(self, campaign, leads):
+        """What the exclusion rules need for ``leads``, read in a handful of queries whatever their number.
+
+        ``identities``: lead id -> every channel identity of the person (the lead's conversations and the
+        contact's); blacklisted phones and e-mails among theirs; contacts with a WhatsApp marketing consent.
+        """
+        leads = leads.sudo()
+        Identity = self.env["crm.ai.identity"].sudo()
+        identities = {lead.id: Identity for lead in leads}
+        for lead, identity in (
+            self.env["crm.ai.message"]
+            .sudo()
+            ._read_group(
+                [
+                    ("lead_id", "in", leads.ids),
+                    ("direction", "=", "in"),
+                    ("kind", "=", "message"),
+                    ("identity_id", "!=", False),
+                ],
+                ["lead_id", "identity_id"],
+            )
+        ):
+            identities[lead.id] |= identity
+        partners = leads.partner_id
+        by_partner = {}
+        for identity in Identity.search(["|", ("lead_id", "in", leads.ids), ("partner_id", "in", partners.ids)]):
+            if identity.lead_id.id in identities:
+                identities[identity.lead_id.id] |= identity
+            if identity.partner_id:
+                by_partner[identity.partner_id.id] = by_partner.get(identity.partner_id.id, Identity) | identity
+        for lead in leads:
+            identities[lead.id] |= by_partner.get(lead.partner_id.id, Identity)
+        known = Identity.union(*identities.values())
+        phones = {p for p in [*leads.mapped("phone_sanitized"), *partners.mapped("phone_sanitized")] if p}
+        phones |= {p for p in known.mapped("phone") if p}
+        emails = {e for e in [*leads.mapped("email_normalized"), *partners.mapped("email_normalized")] if e}
+        emails |= {e.strip().lower() for e in known.mapped("email") if e}
+        consented = set()
+        if campaign._ai_is_whatsapp() and partners:
+            consents = (
+                self.env["crm.ai.consent"]
+                .sudo()
+                .search(
+                    [
+                        ("partner_id", "in", partners.ids),
+                        ("channel", "=", "whatsapp"),
+                        ("purpose", "=", "marketing"),
+                        ("legal_basis", "=", "consent"),
+                        ("active_consent", "=", True),
+                    ]
+                )
+            )
+            consented = set(consents.partner_id.ids)
+        return {
+            "identities": identities,
+            "blacklisted_phones": set(
+                self.env["phone.blacklist"].sudo().search([("number", "in", list(phones))]).mapped("number")
+            )
+            if phones
+            else set(),
+            "blacklisted_emails": set(
+                self.env["mail.blacklist"].sudo().search([("email", "in", list(emails))]).mapped("email")
+            )
+            if emails
+            else set(),
+            "consented": consented,
+        }
+
+    @api.model
+    def _ai_recipient_vals(self, campaign, lead, data):
         """Values of the recipient row of ``lead`` in ``campaign``, with the exclusion reason if any."""
         lead = lead.sudo()
         identity = self.env["crm.ai.identity"]
@@ -108,7 +177,8 @@ class CrmAiCampaignRecipient(models.Model):
             address = lead.email_normalized or lead.partner_id.email_normalized or False
         else:
             identity = (
-                lead._ai_person_identities()
+                data["identities"]
+                .get(lead.id, identity)
                 .filtered(lambda i: i.channel_id == campaign.channel_id)
                 .sorted(
                     lambda i: (i.last_inbound_date or fields.Datetime.from_string("1970-01-01"), i.id), reverse=True
@@ -122,22 +192,25 @@ class CrmAiCampaignRecipient(models.Model):
             "identity_id": identity.id or False,
             "address": address,
         }
-        vals["exclusion_reason"] = self._ai_reason_for(campaign, lead, identity, address, vals["partner_id"])
+        vals["exclusion_reason"] = self._ai_reason_from(data, campaign, lead, identity, address, vals["partner_id"])
         return vals
 
     @api.model
-    def _ai_reason_for(self, campaign, lead, identity, address, partner_id):
+    def _ai_reason_from(self, data, campaign, lead, identity, address, partner_id):
+        """The exclusion rules, in order: opted out, blacklisted, no address, no WhatsApp marketing consent."""
         lead = lead.sudo()
-        if lead._ai_person_identities().filtered("opt_out") or identity.opt_out:
+        person = data["identities"].get(lead.id, identity.browse()) | identity.sudo()
+        if any(person.mapped("opt_out")):
             return "opt_out"
-        if lead._ai_blacklisted(extra_phones=[identity.phone] if identity.phone else ()):
+        phones = {p for p in [lead.phone_sanitized, lead.partner_id.phone_sanitized, *person.mapped("phone")] if p}
+        emails = {e for e in [lead.email_normalized, lead.partner_id.email_normalized] if e}
+        emails |= {e.strip().lower() for e in person.mapped("email") if e}
+        if phones & data["blacklisted_phones"] or emails & data["blacklisted_emails"]:
             return "blacklisted"
         if not address:
             return "no_address"
-        if campaign._ai_is_whatsapp():
-            partner = self.env["res.partner"].browse(partner_id)
-            if not partner or not partner._ai_has_consent("whatsapp", "marketing"):
-                return "no_consent"
+        if campaign._ai_is_whatsapp() and (not partner_id or partner_id not in data["consented"]):
+            return "no_consent"
         return False
 
     def _ai_exclusion_reason(self, at_send=False):
@@ -148,7 +221,8 @@ class CrmAiCampaignRecipient(models.Model):
         lead = self.lead_id
         if not lead:
             return "no_address"
-        return self._ai_reason_for(self.campaign_id, lead, self.identity_id, self.address, self.partner_id.id)
+        data = self._ai_exclusion_data(self.campaign_id, lead)
+        return self._ai_reason_from(data, self.campaign_id, lead, self.identity_id, self.address, self.partner_id.id)
 
     def _ai_send(self):
         """Queue the campaign message of this recipient; an exclusion found now is recorded instead."""

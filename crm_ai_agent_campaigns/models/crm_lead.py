@@ -69,14 +69,12 @@ class CrmLead(models.Model):
         self.ensure_one()
         return bool(self._ai_person_identities().filtered("opt_out")) or self._ai_blacklisted()
 
-    def _ai_blacklisted(self, extra_phones=()):
+    def _ai_blacklisted(self):
         """Whether one of the person's phone numbers or e-mail addresses is blacklisted."""
         self.ensure_one()
         lead = self.sudo()
         identities = lead._ai_person_identities()
-        phones = {lead.phone_sanitized, lead.partner_id.phone_sanitized, *identities.mapped("phone"), *extra_phones}
-        phones.discard(False)
-        phones.discard(None)
+        phones = {p for p in [lead.phone_sanitized, lead.partner_id.phone_sanitized, *identities.mapped("phone")] if p}
         if phones and self.env["phone.blacklist"].sudo().search_count([("number", "in", list(phones))], limit=1):
             return True
         emails = {e for e in [lead.email_normalized, lead.partner_id.email_normalized] if e}
