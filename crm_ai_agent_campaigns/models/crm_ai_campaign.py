@@ -4,6 +4,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.safe_eval import safe_eval
 
+from .crm_ai_followup_sequence import _unfilled_variables
+
 _logger = logging.getLogger(__name__)
 
 WHATSAPP_TYPES = ("whatsapp_cloud", "whatsapp_evolution")
@@ -230,6 +232,16 @@ class CrmAiCampaign(models.Model):
             self.template_id.channel_id != self.channel_id or self.template_id.status != "approved"
         ):
             raise UserError(self.env._("Choose an approved template of channel %s.", self.channel_id.display_name))
+        missing = _unfilled_variables(self.template_id) if self.template_id else []
+        if missing:
+            raise UserError(
+                self.env._(
+                    "Set where the variables %(names)s of template %(template)s come from (contact name, "
+                    "interest...) or a default value, on the template.",
+                    names=", ".join(missing),
+                    template=self.template_id.display_name,
+                )
+            )
 
     def _ai_start(self, scheduled):
         for campaign in self:

@@ -190,6 +190,20 @@ class CrmAiFollowupStep(models.Model):
             if not (step.body or "").strip() and not (step.channel_kind == "lead_channel" and step.template_id):
                 raise ValidationError(self.env._("Each step needs a message (or, on the lead's channel, a template)."))
 
+    @api.constrains("template_id")
+    def _check_template_variables(self):
+        for step in self.filtered("template_id"):
+            missing = _unfilled_variables(step.template_id)
+            if missing:
+                raise ValidationError(
+                    self.env._(
+                        "Template %(template)s is sent without a salesperson: set where its variables %(names)s "
+                        "come from (contact name, interest...) or a default value, on the template.",
+                        template=step.template_id.display_name,
+                        names=", ".join(missing),
+                    )
+                )
+
     def _ai_delta(self):
         self.ensure_one()
         return timedelta(hours=self.delay) if self.delay_unit == "hours" else timedelta(days=self.delay)
@@ -212,6 +226,11 @@ class CrmAiFollowupStep(models.Model):
 
     def _ai_in_lang(self, lead):
         return self.with_context(lang=lead.partner_id.lang or lead.lang_id.code or self.env.lang)
+
+
+def _unfilled_variables(template):
+    """Labels of the template's variables that nobody would fill in an automated message."""
+    return [v.name for v in template.sudo().variable_ids if v.source == "free" and not v.default_value]
 
 
 def _lead_values(lead):

@@ -199,6 +199,10 @@ class TestCampaign(CampaignsCase):
         )
         template.variable_ids.source = "contact_first_name"
         second = self.make_campaign(leads["gabi"], name="Com modelo", template_id=template.id)
+        template.variable_ids.source = "free"
+        with self.assertRaises(UserError):
+            second.action_send_now()
+        template.variable_ids.source = "contact_first_name"
         second.action_send_now()
         self.Campaign._cron_send_campaigns()
         row = self.recipient(second, leads["gabi"]).message_id

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import CampaignsCase
@@ -240,6 +240,16 @@ class TestFollowup(CampaignsCase):
         self.assertEqual(row.template_id, template)
         self.assertEqual(row.body, "Olá Maria, podemos ajudar?")
         self.assertEqual(enrollment.state, "done")
+
+    def test_template_variables_must_be_filled_automatically(self):
+        template = self.env["crm.ai.template"].create(
+            {"name": "livre", "channel_id": self.wa.id, "body": "Olá {{1}}, {{2}}", "status": "approved"}
+        )
+        template.variable_ids[0].source = "contact_first_name"
+        with self.assertRaises(ValidationError):
+            self.make_sequence(steps=[{"delay": 1, "body": "Oi", "template_id": template.id}])
+        template.variable_ids[1].default_value = "temos novidades"
+        self.make_sequence(steps=[{"delay": 1, "body": "Oi", "template_id": template.id}])
 
     def test_manual_enrolment_from_the_lead(self):
         lead = self.warm_lead()
