@@ -45,6 +45,10 @@ class TestWebhookSecurity(CrmAiCase):
         self.assertEqual(res.json()["stored"], 1)
         message = self.messages(self.wa)
         self.assertEqual(message.body, "Quero o carro 🚗🔥 hoje!")
+        cron = self.env.ref("crm_ai_agent.ir_cron_process_inbox")
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), "the queue is woken up at once"
+        )
 
     def test_fail_closed_without_secret(self):
         self.wa.meta_app_secret = False
