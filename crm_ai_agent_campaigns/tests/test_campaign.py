@@ -231,12 +231,13 @@ class TestCampaign(CampaignsCase):
         twin = Lead.create({"name": "B", "contact_name": "Rita Alves", "email_from": "RITA@cliente.example"})
         blocked = Lead.create({"name": "C", "contact_name": "Beto", "email_from": "beto@cliente.example"})
         none = Lead.create({"name": "D", "contact_name": "Sem e-mail"})
+        xss = Lead.create({"name": "E", "contact_name": "<script>alert(1)</script>", "email_from": "x@cliente.example"})
         self.env["mail.blacklist"].sudo()._add("beto@cliente.example")
         campaign = self.Campaign.create(
             {
                 "name": "Newsletter",
                 "channel_kind": "email",
-                "segment_domain": repr([("id", "in", (ok | twin | blocked | none).ids)]),
+                "segment_domain": repr([("id", "in", (ok | twin | blocked | none | xss).ids)]),
                 "subject": "Novidades",
                 "body": "Olá {name}, veja as novidades.",
             }
@@ -251,6 +252,9 @@ class TestCampaign(CampaignsCase):
         self.assertEqual(recipient.mail_id.email_to, "rita@cliente.example")
         self.assertIn("Olá Rita, veja as novidades.", str(recipient.mail_id.body_html))
         self.assertEqual(campaign.state, "done")
+        hostile = str(self.recipient(campaign, xss).mail_id.body_html)
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", hostile)
+        self.assertNotIn("<script>", hostile)
 
     def test_salesperson_reads_managers_edit(self):
         leads = self.whatsapp_segment()
