@@ -154,12 +154,13 @@ class CrmLead(models.Model):
             "phone": identity.phone or partner.mobile or partner.phone or False,
             "lang_id": self.env["res.lang"]._lang_get(partner.lang).id if partner and partner.lang else False,
         }
-        lead = self.sudo().with_context(mail_create_nosubscribe=True, mail_create_nolog=True).create(vals)
-        lead.message_post(
-            body=_("Lead created from a first contact on %(channel)s.", channel=channel.name),
-            message_type="notification",
-            subtype_xmlid="mail.mt_note",
+        # The salesperson hears of it through routing's alert, not through Odoo's assignment e-mail.
+        lead = (
+            self.sudo()
+            .with_context(mail_create_nosubscribe=True, mail_create_nolog=True, mail_auto_subscribe_no_notify=True)
+            .create(vals)
         )
+        lead._message_log(body=_("Lead created from a first contact on %(channel)s.", channel=channel.name))
         return lead
 
     def _ai_post_inbound(self, message, item, identity, partner):

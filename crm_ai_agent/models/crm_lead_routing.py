@@ -315,7 +315,8 @@ class CrmLead(models.Model):
             existing.sudo().write({"user_id": user.id})
             return
         reason_label = dict(self._fields["ai_route_reason"]._description_selection(self.env)).get(reason, reason)
-        self.sudo().activity_schedule(
+        # The salesperson is alerted live (and by their own alert channel): no extra activity e-mail.
+        self.sudo().with_context(mail_activity_quick_update=True).activity_schedule(
             ACTIVITY_TYPE,
             date_deadline=fields.Date.context_today(self.with_user(user)),
             summary=_("Answer the customer on %s", self.ai_channel_id.name or _("the channel")),
