@@ -4,7 +4,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.safe_eval import safe_eval
 
-from .crm_ai_followup_sequence import _unfilled_variables
+from ..services.render import render_text
+from .crm_ai_followup_sequence import _lead_values, _unfilled_variables
 
 _logger = logging.getLogger(__name__)
 
@@ -192,6 +193,28 @@ class CrmAiCampaign(models.Model):
         self.recipient_ids.unlink()
         self.write({"state": "draft"})
         return True
+
+    def action_preview(self):
+        """The message as the first recipient (or the first lead of the segment) will read it."""
+        self.ensure_one()
+        self._ai_check_content()
+        lead = self.recipient_ids.filtered(lambda r: r.state != "excluded")[:1].lead_id
+        lead = (lead or self.env["crm.lead"].search(self._ai_segment(), order="id", limit=1)).sudo()
+        if not lead:
+            raise UserError(self.env._("No lead matches the segment of %s.", self.name))
+        if (self.body or "").strip():
+            text = render_text(self.body, _lead_values(lead))
+        else:
+            text = self.template_id._ai_render(self.template_id._ai_default_values(lead, self.user_id))
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Preview for %s", lead.display_name),
+                "message": text,
+                "sticky": True,
+            },
+        }
 
     def action_view_recipients(self):
         self.ensure_one()

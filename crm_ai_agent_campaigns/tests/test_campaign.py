@@ -68,6 +68,8 @@ class TestCampaign(CampaignsCase):
         campaign = self.make_campaign(self.env["crm.lead"].union(*leads.values()))
         self.assertEqual(campaign.segment_count, 7)
 
+        preview = campaign.action_preview()
+        self.assertEqual(preview["params"]["message"], "Oi Ana! Esta semana, 10% de desconto no Onix.")
         campaign.action_compute_recipients()
         self.assertEqual(campaign.state, "draft")
         self.assertEqual(campaign.recipient_count, 2)
