@@ -248,6 +248,10 @@ class CrmAiMessage(models.Model):
             [("state", "=", "received"), ("direction", "=", "in"), ("next_attempt_at", "<=", fields.Datetime.now())]
         )
         self.env["ir.cron"]._notify_progress(done=len(ids), remaining=remaining)
+        if remaining:
+            # Odoo runs a job's batches a few times in a row, then waits for a wake-up (or its next
+            # minute): a backlog must wake the cron workers again by itself.
+            self._ai_wake_inbox_cron()
         self._ai_schedule_retries()
 
     @api.model
