@@ -2,8 +2,6 @@ import logging
 
 from odoo import api, fields, models
 
-from odoo.addons.crm_ai_agent.services import outbound
-
 from ..services.render import render_text
 from .crm_ai_followup_sequence import _lead_values
 
@@ -248,38 +246,12 @@ class CrmAiCampaignRecipient(models.Model):
         if not identity or not channel.active:
             self.write({"error": self.env._("The channel or the conversation no longer exists."), "queued_date": now})
             return False
-        window = lead._ai_reply_window(identity)
-        template = campaign.template_id.sudo()
-        Message = self.env["crm.ai.message"].sudo()
         author = campaign.user_id.partner_id or self.env.ref("base.partner_root")
-        if window.mode == outbound.FREE and body:
-            mail_message = lead._ai_post_outbound(channel, body, self.env["ir.attachment"], author)
-            rows = Message._ai_queue(
-                channel,
-                identity.key,
-                identity=identity,
-                lead=lead,
-                body=body,
-                origin="campaign",
-                mail_message=mail_message,
-            )
-        elif template and template.status == "approved" and channel._ai_provider()._ai_supports_templates(channel):
-            values = template._ai_default_values(lead, campaign.user_id)
-            mail_message = lead._ai_post_outbound(
-                channel, template._ai_render(values), self.env["ir.attachment"], author, template
-            )
-            rows = Message._ai_queue(
-                channel,
-                identity.key,
-                identity=identity,
-                lead=lead,
-                template=template,
-                template_values=values,
-                origin="campaign",
-                mail_message=mail_message,
-            )
-        else:
-            self.write({"error": lead._ai_window_text(channel, window)[:255], "queued_date": now})
+        rows, refusal = lead._ai_queue_automated_on_channel(
+            identity, body, campaign.template_id.sudo(), campaign.user_id, author, "campaign"
+        )
+        if not rows:
+            self.write({"error": refusal[:255], "queued_date": now})
             return False
         rows.write({"ai_campaign_recipient_id": self.id})
         self.write({"message_id": rows[:1].id, "queued_date": now})

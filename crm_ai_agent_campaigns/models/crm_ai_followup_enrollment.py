@@ -3,8 +3,6 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from odoo.addons.crm_ai_agent.services import outbound
-
 _logger = logging.getLogger(__name__)
 
 PROCESS_BATCH = 100
@@ -216,44 +214,16 @@ class CrmAiFollowupEnrollment(models.Model):
         channel = identity.channel_id
         if not channel.active:
             return False, self.env._("channel %s is archived", channel.name)
-        window = lead._ai_reply_window(identity)
-        body = step._ai_render_body(lead)
-        template = step.template_id.sudo()
-        Message = self.env["crm.ai.message"].sudo()
-        author = self.env.ref("base.partner_root")
-        if window.mode == outbound.FREE and body:
-            mail_message = lead._ai_post_outbound(channel, body, self.env["ir.attachment"], author)
-            rows = Message._ai_queue(
-                channel,
-                identity.key,
-                identity=identity,
-                lead=lead,
-                body=body,
-                origin="followup",
-                mail_message=mail_message,
-            )
-        elif (
-            template
-            and template.active
-            and template.status == "approved"
-            and template.channel_id == channel
-            and channel._ai_provider()._ai_supports_templates(channel)
-        ):
-            values = template._ai_default_values(lead, lead.user_id)
-            text = template._ai_render(values)
-            mail_message = lead._ai_post_outbound(channel, text, self.env["ir.attachment"], author, template)
-            rows = Message._ai_queue(
-                channel,
-                identity.key,
-                identity=identity,
-                lead=lead,
-                template=template,
-                template_values=values,
-                origin="followup",
-                mail_message=mail_message,
-            )
-        else:
-            return False, lead._ai_window_text(channel, window)
+        rows, refusal = lead._ai_queue_automated_on_channel(
+            identity,
+            step._ai_render_body(lead),
+            step.template_id.sudo(),
+            lead.user_id,
+            self.env.ref("base.partner_root"),
+            "followup",
+        )
+        if not rows:
+            return False, refusal
         rows.write({"ai_followup_enrollment_id": self.id})
         return True, self.env._("queued on %s", channel.name)
 

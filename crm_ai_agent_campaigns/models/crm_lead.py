@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from odoo.addons.crm_ai_agent.services import outbound
+
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
@@ -82,3 +84,53 @@ class CrmLead(models.Model):
         return bool(emails) and bool(
             self.env["mail.blacklist"].sudo().search_count([("email", "in", list(emails))], limit=1)
         )
+
+    # ------------------------------------------------------------
+    # BUSINESS: automated sends
+    # ------------------------------------------------------------
+
+    def _ai_queue_automated_on_channel(self, identity, body, template, template_user, author, origin):
+        """Queue an automated message (follow-up step, campaign) on ``identity``'s conversation.
+
+        Free text inside the channel's reply window; outside it, ``template`` when it is approved for
+        that channel. Returns ``(rows, refusal)``: the queued ``crm.ai.message`` rows, or no rows and
+        the text saying why nothing can be sent now.
+        """
+        self.ensure_one()
+        channel = identity.channel_id
+        window = self._ai_reply_window(identity)
+        Message = self.env["crm.ai.message"].sudo()
+        no_attachment = self.env["ir.attachment"]
+        if window.mode == outbound.FREE and body:
+            mail_message = self._ai_post_outbound(channel, body, no_attachment, author)
+            rows = Message._ai_queue(
+                channel,
+                identity.key,
+                identity=identity,
+                lead=self,
+                body=body,
+                origin=origin,
+                mail_message=mail_message,
+            )
+            return rows, ""
+        if (
+            template
+            and template.active
+            and template.status == "approved"
+            and template.channel_id == channel
+            and channel._ai_provider()._ai_supports_templates(channel)
+        ):
+            values = template._ai_default_values(self, template_user)
+            mail_message = self._ai_post_outbound(channel, template._ai_render(values), no_attachment, author, template)
+            rows = Message._ai_queue(
+                channel,
+                identity.key,
+                identity=identity,
+                lead=self,
+                template=template,
+                template_values=values,
+                origin=origin,
+                mail_message=mail_message,
+            )
+            return rows, ""
+        return Message, self._ai_window_text(channel, window)
