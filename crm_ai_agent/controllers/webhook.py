@@ -10,6 +10,8 @@ import hashlib
 import json
 import logging
 
+import psycopg2
+
 from odoo import http
 from odoo.http import request
 from odoo.tools import config
@@ -82,7 +84,15 @@ def store_items(channel, provider, raw, payload):
                 raw=payload if isinstance(payload, dict) else {"body": payload},
             )
         ]
-    stored, duplicates = request.env["crm.ai.message"].sudo()._ai_store_inbound(channel, items)
+    Message = request.env["crm.ai.message"].sudo()
+    try:
+        with request.env.cr.savepoint(flush=False):
+            stored, duplicates = Message._ai_store_inbound(channel, items)
+    except psycopg2.errors.SerializationFailure:
+        # A simultaneous redelivery committed the same item first (repeatable read): a fresh
+        # transaction sees it, and the item counts as a duplicate.
+        request.env.cr.rollback()
+        stored, duplicates = Message._ai_store_inbound(channel, items)
     return (stored, duplicates), None
 
 

@@ -169,7 +169,8 @@ class CrmAiMessage(models.Model):
                 RETURNING id, state
                 """,
                 SQL(", ").join(rows),
-            )
+            ),
+            log_exceptions=False,  # a concurrent redelivery is retried by the caller, not an error
         )
         inserted = self.env.cr.fetchall()
         if any(state == "received" for __, state in inserted):
