@@ -446,7 +446,7 @@ SIGNALS = (
             "you are now|voce agora e|new instructions|novas instrucoes|prompt|jailbreak|developer mode|"
             "modo desenvolvedor"
         ),
-        re.compile(r"<<<|>>>|\[/?inst\]|<\|im_(?:start|end)\|>|</?system>"),
+        re.compile(r"<<<|>>>"),
     ),
     _sig(
         "greeting",
@@ -459,6 +459,70 @@ SIGNALS = (
 )
 
 SIGNALS_BY_NAME = {s.name: s for s in SIGNALS}
+
+# ---------------------------------------------------------------- injection written as markup or JSON
+
+# What a message does to look like the prompt around it or like the model's answer: close the
+# customer block, speak as a chat role, or write fields of the answer. Folded text keeps these
+# characters (``< > [ ] { } | # : " _``); typographic quotes count as quotes (phones type them).
+# Each of these fires the ``injection`` signal; rules_engine blanks the JSON object a field is in,
+# or the rest of the clause after a tag. Ordinary text never matches: an order number in braces,
+# an e-mail between < >, "<3", "[foto]", "instruções: deixar na portaria" or "score: 750" are no
+# tags, no chat roles and no quoted answer fields.
+_ROLE = alt(
+    "system|system_prompt|sistema|sys|assistant|assistente|developer|desenvolvedor|user|usuario|human|humano|"
+    "admin|administrador|root|tool|tools|function|instructions?|instrucao|instrucoes|prompt|context|contexto"
+)
+_BLOCK = alt(
+    r"customer[\s_-]*message|mensagem[\s_-]*do[\s_-]*cliente|customer|cliente|message|mensagem|input|entrada|"
+    "data|dados|text|texto|query|document|documento|conversation|conversa"
+)
+_QUOTE = "\\\\?[\"'\u201c\u201d\u2018\u2019`]"  # straight or typographic, maybe escaped (\\")
+# Fields of the answer's JSON schema (llm_prompt.FIELDS) that decide something, and the lead's own fields;
+# the contact fields (name, e-mail, phone, company) are left out: a pasted contact card is no attack.
+_ANSWER_KEYS = alt(
+    "stage|stage_id|etapa|estagio|fase|user_id|team_id|vendedor|responsavel|salesperson|assigned_to|ai_[a-z_]+|"
+    "temperature|temperatura|score|pontuacao|nota|intent|intencao|probability|probabilidade|priority|prioridade|"
+    "needs_human|opt_out|spam|reason|motivo|catalog_matches|timeframe|role|papel|tool_calls|function_call|"
+    "actions?|acao|acoes|is_won|won|ganho|active|expected_revenue"
+)
+_WHO = alt("customer|user|cliente|usuario")
+
+INJECTION_MARKUP = tuple(
+    rx(pattern, words=words)
+    for pattern, words in (
+        # Tags: <system>, </customer_message>, <instruções>, </mensagem>
+        (rf"<\s*{_ROLE}(?:\s[^<>]{{0,80}})?\s*/?\s*>", False),
+        (rf"<\s*/\s*(?:{_ROLE}|{_BLOCK})\s*>", False),
+        # Chat-template tokens: <|im_start|>, <|eot_id|>, <<SYS>>, <start_of_turn>, [INST], [/INST], [SYSTEM]
+        (r"<\|\s*[a-z_]{1,30}\s*\|>", False),
+        (r"<<\s*/?\s*sys\s*>>", False),
+        (r"<\s*/?\s*(?:start_of_turn|end_of_turn|bos|eos)\s*>", False),
+        (
+            r"\[\s*/?\s*(?:inst|sys|system|system_prompt|sistema|assistant|assistente|developer|admin|"
+            r"instructions?|instrucao|instrucoes|tool_calls|available_tools)\s*\]",
+            False,
+        ),
+        # Prompt headings: ### Instruction:, ## System, ### Resposta
+        (
+            r"#{2,}\s*(?:new\s+|novas?\s+)?(?:instructions?|instrucao|instrucoes|system|sistema|response|resposta|"
+            r"assistant|assistente|human|humano|user|usuario|input|output|context|contexto|prompt|task|tarefa)"
+            r"(?![a-z0-9])",
+            False,
+        ),
+        # Fields of the answer or of the lead: {"stage": "won"}, “temperatura”: “quente”, {score: 100}
+        (rf"{_QUOTE}\s*{_ANSWER_KEYS}\s*{_QUOTE}\s*[:=]", False),
+        (rf"\{{\s*{_ANSWER_KEYS}\s*[:=]", False),
+        # The block's own name, or its end announced: customer_message, "end of customer message"
+        (r"customer[_-]+message|mensagem[_-]+do[_-]+cliente", True),
+        (
+            rf"(?:end|fim|final)\s+(?:of\s+|da\s+|do\s+)?(?:the\s+)?{_WHO}(?:'s)?\s+(?:message|mensagem|input)|"
+            rf"(?:end|fim|final)\s+(?:of\s+|da\s+)?(?:the\s+)?(?:message|mensagem|input)\s+(?:of|from|do|da)\s+"
+            rf"(?:the\s+)?{_WHO}",
+            True,
+        ),
+    )
+)
 
 # A question needs one of these to count as asking (and not only commenting).
 QUESTION = rx(
@@ -494,9 +558,8 @@ _PROTECTED = fold(
 
 def _pattern_words():
     words = set()
-    for signal in SIGNALS:
-        for pattern in signal.patterns:
-            words.update(re.findall(r"[a-z]{3,}", pattern.pattern))
+    for pattern in (*(p for signal in SIGNALS for p in signal.patterns), *INJECTION_MARKUP):
+        words.update(re.findall(r"[a-z]{3,}", pattern.pattern))
     return words
 
 
