@@ -32,6 +32,7 @@ ORIGINS = [
     ("automation", "Automation"),
     ("alert", "Salesperson Alert"),
 ]
+# Default of ``crm.ai.message._ai_automated_origins()``: extend that method, not this constant.
 AUTOMATED_ORIGINS = ("auto_ack", "automation")
 DELIVERY_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 CHANNEL_LABELS = {
@@ -159,6 +160,14 @@ class CrmAiMessage(models.Model):
     @api.model
     def _ai_now(self):
         return fields.Datetime.now()
+
+    @api.model
+    def _ai_automated_origins(self):
+        """Origins of messages no person wrote: they stop once a salesperson attends the lead or it closes.
+
+        Addons that queue their own automated messages add their origins here.
+        """
+        return AUTOMATED_ORIGINS
 
     @api.model
     def _ai_queue(
@@ -365,7 +374,7 @@ class CrmAiMessage(models.Model):
         if identity.opt_out:
             return "cancelled", _("The contact opted out of messages on this channel.")
         lead = self.lead_id
-        if self.origin in AUTOMATED_ORIGINS and lead and not lead._ai_can_auto_send():
+        if self.origin in self._ai_automated_origins() and lead and not lead._ai_can_auto_send():
             return "cancelled", _("A salesperson is attending this conversation: automated messages stop.")
         channel = self.channel_id.sudo()
         provider = channel._ai_provider()

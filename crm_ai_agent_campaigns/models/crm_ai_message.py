@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CrmAiMessage(models.Model):
@@ -23,11 +23,21 @@ class CrmAiMessage(models.Model):
         readonly=True,
     )
 
+    @api.model
+    def _ai_automated_origins(self):
+        return (*super()._ai_automated_origins(), "followup", "campaign")
+
     def _ai_send_refusal(self):
-        """Follow-ups and campaigns are re-checked at the last moment: someone may have answered or opted out."""
+        """Follow-ups and campaigns are re-checked at the last moment: someone may have answered or opted out.
+
+        Being automated origins, they already stop, like the core's automations, once a salesperson
+        attends the lead or it closes; here, also when the person opted out on any channel.
+        """
         refusal = super()._ai_send_refusal()
         if refusal:
             return refusal
+        if self.origin in self._ai_automated_origins() and self.lead_id and self.lead_id.sudo()._ai_opted_out():
+            return "cancelled", self.env._("The contact opted out of messages, on this channel or another one.")
         if self.origin == "followup" and self.ai_followup_enrollment_id:
             enrollment = self.ai_followup_enrollment_id
             reason = enrollment.stop_reason or enrollment._ai_stop_reason()

@@ -92,14 +92,21 @@ class CrmLead(models.Model):
     def _ai_queue_automated_on_channel(self, identity, body, template, template_user, author, origin):
         """Queue an automated message (follow-up step, campaign) on ``identity``'s conversation.
 
-        Free text inside the channel's reply window; outside it, ``template`` when it is approved for
-        that channel. Returns ``(rows, refusal)``: the queued ``crm.ai.message`` rows, or no rows and
-        the text saying why nothing can be sent now.
+        Nothing to an opted-out identity, nor, like every automated message, to a lead a salesperson
+        attends or that is closed. Free text inside the channel's reply window; outside it,
+        ``template`` when it is approved for that channel. Returns ``(rows, refusal)``: the queued
+        ``crm.ai.message`` rows, or no rows and the text saying why nothing can be sent now.
         """
         self.ensure_one()
         channel = identity.channel_id
-        window = self._ai_reply_window(identity)
         Message = self.env["crm.ai.message"].sudo()
+        if identity.opt_out:
+            return Message, self.env._("The contact opted out of messages on this channel.")
+        if origin in Message._ai_automated_origins() and not self._ai_can_auto_send():
+            return Message, self.env._(
+                "Automated messages stop once a salesperson attends the conversation or the lead is closed."
+            )
+        window = self._ai_reply_window(identity)
         no_attachment = self.env["ir.attachment"]
         if window.mode == outbound.FREE and body:
             mail_message = self._ai_post_outbound(channel, body, no_attachment, author)
