@@ -12,6 +12,8 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import openai
 
@@ -128,6 +130,33 @@ class LlmOutcome:
     @property
     def retry_after(self):
         return max([c.retry_after for c in self.calls] or [0.0])
+
+
+def retry_after_seconds(headers, now=None):
+    """Seconds a server asks to wait before the next request, 0.0 when it says nothing usable.
+
+    ``retry-after-ms`` (OpenAI's) first, then ``Retry-After`` as delay-seconds or as an HTTP-date
+    (RFC 9110 section 10.2.3), relative to ``now`` (aware, default: the current time). A date in
+    the past, a negative or unreadable value mean no particular wait.
+    """
+    headers = headers or {}
+    try:
+        if headers.get("retry-after-ms"):
+            seconds = float(headers["retry-after-ms"]) / 1000
+        else:
+            value = str(headers.get("retry-after") or "").strip()
+            if not value:
+                return 0.0
+            try:
+                seconds = float(value)
+            except ValueError:
+                when = parsedate_to_datetime(value)
+                if when.tzinfo is None:  # asctime dates carry no zone: HTTP dates are GMT
+                    when = when.replace(tzinfo=timezone.utc)
+                seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 0.0
+    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
 
 
 def estimate_tokens(messages):
@@ -365,14 +394,9 @@ class CrmAiLlm(models.AbstractModel):
 
     @api.model
     def _ai_llm_retry_after(self, exc):
+        """The wait a 429/5xx answer asks for (see :func:`retry_after_seconds`); the queue honours it."""
         response = getattr(exc, "response", None)
-        headers = getattr(response, "headers", None) or {}
-        try:
-            if headers.get("retry-after-ms"):
-                return float(headers["retry-after-ms"]) / 1000
-            return float(headers.get("retry-after") or 0)
-        except (TypeError, ValueError):
-            return 0.0
+        return retry_after_seconds(getattr(response, "headers", None))
 
     # ------------------------------------------------------------
     # SETTINGS

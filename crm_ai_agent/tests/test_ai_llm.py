@@ -1,13 +1,14 @@
 """The model path end to end, against a real local HTTP server speaking the chat-completions protocol."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 from odoo.tools import SQL
 
-from ..models.crm_ai_llm import PROMPT_TOKEN_BUDGET, estimate_tokens
+from ..models.crm_ai_llm import PROMPT_TOKEN_BUDGET, estimate_tokens, retry_after_seconds
 from ..services import llm_prompt
 from .common import wa_text
 from .fake_server import FakeProvider
@@ -241,6 +242,106 @@ class TestAiLlm(LlmCase):
         self.assertEqual(len(self.llm_requests()), 3, "no request was retried by the client itself")
         self.assertFalse(self.decisions(lead, state="queued"))
 
+    def assert_due_after(self, decision, start, seconds):
+        """``decision`` is due ``seconds`` after ``start`` (a little later on a slow machine, never earlier)."""
+        delay = (decision.due_at - start).total_seconds()
+        self.assertGreaterEqual(delay, seconds, "not before the server said")
+        self.assertLess(delay, seconds + 30)
+
+    def test_429_retry_after_seconds_postpones_the_next_call(self):
+        lead = self.send("wamid.RA1", "tem o tracker na cor preta?", wa_id="5521991235030")
+        rules_result = (lead.ai_temperature, lead.ai_score, lead.ai_intent, lead.ai_reason)
+        rate_limited = {"error": {"message": "Rate limit reached", "type": "rate_limit_error"}}
+        self.llm.queue(429, rate_limited, headers={"Retry-After": "900"})
+        start = fields.Datetime.now()
+        logs = self.run_failing_llm()
+        self.assertIn("rate_limit", logs.output[0])
+        self.assertEqual(len(self.llm_requests()), 1, "a 429 is not retried at once, by us or by the client")
+        call = self.decisions(lead).filtered(lambda d: d.error_kind)
+        self.assertEqual((call.state, call.error_kind), ("failed", "rate_limit"))
+        self.assertEqual(lead.ai_state, "fallback", "the lead says the model failed")
+        self.assertEqual((lead.ai_temperature, lead.ai_score, lead.ai_intent, lead.ai_reason), rules_result)
+        fallback = self.decisions(lead, fallback=True)
+        self.assertEqual((fallback.provider, fallback.applied), ("rules", True))
+        retry = self.decisions(lead, state="queued")
+        self.assertEqual(retry.attempt, 2)
+        self.assert_due_after(retry, start, 900)  # and not the 60 s of the first backoff step
+        due = retry.due_at
+
+        self.run_llm()
+        self.assertEqual(len(self.llm_requests()), 1, "the cron does not call before the date")
+        self.assertEqual(self.send("wamid.RA2", "e na cor prata?", wa_id="5521991235030"), lead)
+        self.assertEqual(self.decisions(lead, state="queued"), retry, "a new message joins the waiting refinement")
+        self.assertEqual(retry.due_at, due, "and does not bring it forward")
+        self.assertEqual(lead.ai_state, "queued")
+        with freeze_time(start + timedelta(seconds=895)):
+            self.run_llm()
+        self.assertEqual(len(self.llm_requests()), 1, "5 s before the date: still waiting")
+
+        self.llm.queue(200, completion(answer(intent="info", temperature="warm", score=55, interest="Tracker")))
+        with freeze_time(due + timedelta(seconds=1)):
+            self.run_llm()
+        requests = self.llm_requests()
+        self.assertEqual(len(requests), 2)
+        self.assertIn("e na cor prata?", self.user_prompt(requests[1]), "the whole conversation is classified")
+        self.assertEqual(lead.ai_state, "llm")
+        self.assertEqual(lead.ai_interest, "Tracker")
+        self.assertEqual(retry.state, "done")
+        self.assertFalse(self.decisions(lead, state="queued"))
+
+    def test_429_retry_after_http_date_postpones_the_next_call(self):
+        lead = self.send("wamid.RD1", "qual o preço do compass?", wa_id="5521991235031")
+        when = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1200)
+        self.llm.queue(
+            429,
+            {"error": {"message": "Rate limit reached", "type": "rate_limit_error"}},
+            headers={"Retry-After": format_datetime(when, usegmt=True)},  # "Sat, 01 Mar 2025 12:20:00 GMT"
+        )
+        self.run_failing_llm()
+        self.assertEqual(lead.ai_state, "fallback")
+        self.assertEqual(self.decisions(lead).filtered(lambda d: d.error_kind).error_kind, "rate_limit")
+        retry = self.decisions(lead, state="queued")
+        due_utc = when.replace(tzinfo=None)  # Odoo datetimes are naive UTC
+        self.assertGreaterEqual(retry.due_at, due_utc - timedelta(seconds=1), "not before the date the server gave")
+        self.assertLess(retry.due_at, due_utc + timedelta(seconds=30))
+        with freeze_time(due_utc - timedelta(seconds=5)):
+            self.run_llm()
+        self.assertEqual(len(self.llm_requests()), 1)
+        self.llm.queue(200, completion(answer(intent="price", temperature="warm", score=50)))
+        with freeze_time(retry.due_at + timedelta(seconds=1)):
+            self.run_llm()
+        self.assertEqual(len(self.llm_requests()), 2)
+        self.assertEqual(lead.ai_state, "llm")
+
+    def test_a_short_or_unreadable_retry_after_keeps_the_backoff(self):
+        for i, value in enumerate(["5", "soon", "Thu, 01 Jan 2015 00:00:00 GMT"]):
+            with self.subTest(retry_after=value):
+                lead = self.send(f"wamid.RS{i}", "qual o preço do onix?", wa_id=f"55219912351{40 + i}")
+                self.llm.queue(429, {"error": {"message": "Rate limit reached"}}, headers={"Retry-After": value})
+                start = fields.Datetime.now()
+                self.run_failing_llm()
+                self.assert_due_after(self.decisions(lead, state="queued"), start, 60)
+
+    def test_retry_after_values(self):
+        now = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+        cases = {
+            "30": 30.0,
+            " 7 ": 7.0,
+            "Sat, 01 Mar 2025 12:15:00 GMT": 900.0,  # IMF-fixdate
+            "Saturday, 01-Mar-25 12:15:00 GMT": 900.0,  # obsolete RFC 850 form
+            "Sat Mar  1 12:15:00 2025": 900.0,  # obsolete asctime form
+            "Sat, 01 Mar 2025 11:00:00 GMT": 0.0,  # in the past
+            "-5": 0.0,
+            "nan": 0.0,
+            "inf": 0.0,
+            "soon": 0.0,
+            "": 0.0,
+        }
+        for value, expected in cases.items():
+            self.assertEqual(retry_after_seconds({"retry-after": value}, now=now), expected, value)
+        self.assertEqual(retry_after_seconds({"retry-after-ms": "1500", "retry-after": "2"}, now=now), 1.5)
+        self.assertEqual(retry_after_seconds(None), 0.0)
+
     def test_a_burst_of_messages_is_one_call(self):
         for i, text in enumerate(["oi", "queria saber do onix", "tem à pronta entrega?"]):
             self.post_meta(self.wa, wa_text(f"wamid.B{i}", "5521991235006", text, name="Burst"))
@@ -355,7 +456,7 @@ class TestAiLlm(LlmCase):
             other_state,
             "no other lead was touched",
         )
-        self.assertGreaterEqual(recognised, 3, "the rules engine recognises most injection attempts")
+        self.assertEqual(recognised, len(corpus), "the rules engine recognises every attempt, markup and JSON too")
 
     def test_server_without_json_schema_gets_json_mode(self):
         lead = self.send("wamid.M1", "quero agendar um test drive do compass amanhã", wa_id="5521991235008")
