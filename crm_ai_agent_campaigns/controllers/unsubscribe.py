@@ -1,4 +1,8 @@
-"""Unsubscribe link of campaign and follow-up e-mails: the address goes to Odoo's e-mail blacklist."""
+"""Unsubscribe link of campaign and follow-up e-mails: the person behind the address opts out of every channel.
+
+The address goes to Odoo's e-mail blacklist; the contacts, leads and channel identities with that
+address are opted out too (``crm.ai.consent._ai_opt_out``), and the opt-out is recorded.
+"""
 
 import hmac
 
@@ -31,10 +35,10 @@ class CampaignUnsubscribe(http.Controller):
         if not normalized or not hmac.compare_digest(str(token or ""), expected):
             return self._page(env._("Invalid link"), env._("This unsubscribe link is not valid."), status=403)
         if request.httprequest.method == "POST":
-            env["mail.blacklist"].sudo()._add(normalized, message=env._("Unsubscribed from a campaign e-mail."))
+            env["crm.ai.consent"].sudo()._ai_unsubscribe_email(normalized)
             return self._page(
                 env._("Unsubscribed"),
-                env._("%s will receive no more e-mails from us.", normalized),
+                env._("%s will receive no more messages from us, by e-mail or on any other channel.", normalized),
             )
         form = Markup(
             "<form method='post'><input type='hidden' name='email' value='%s'/>"
@@ -42,7 +46,7 @@ class CampaignUnsubscribe(http.Controller):
         ) % (normalized, token, env._("Unsubscribe"))
         return self._page(
             env._("Unsubscribe"),
-            env._("Stop sending e-mails to %s?", normalized),
+            env._("Stop sending messages to %s, by e-mail and on every other channel?", normalized),
             form=form,
         )
 

@@ -2,6 +2,8 @@ from odoo import api, fields, models
 
 from odoo.addons.crm_ai_agent.services import outbound
 
+from .crm_ai_consent import CHANNEL_TYPE_CONSENT
+
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
@@ -55,6 +57,24 @@ class CrmLead(models.Model):
     def _ai_mark_in_service(self, user):
         res = super()._ai_mark_in_service(user)
         self.sudo().ai_followup_enrollment_ids.filtered(lambda e: e.state == "running")._ai_stop("in_service")
+        return res
+
+    def _ai_apply_opt_out(self, message):
+        """An opt-out word on one channel applies to the whole person: every identity of the contact and
+        of their leads, their phones and e-mails; the event is recorded with its channel, words and date."""
+        res = super()._ai_apply_opt_out(message)
+        lead = self.sudo()
+        identity = message.identity_id.sudo() if message else self.env["crm.ai.identity"]
+        channel = (message.channel_id if message else lead.ai_channel_id).sudo()
+        consent_channel = CHANNEL_TYPE_CONSENT.get(channel.channel_type, "webchat")
+        proof = self.env._(
+            "“%(words)s”, written on %(channel)s (%(key)s).",
+            words=(message.body or "").strip()[:500] if message else "",
+            channel=channel.name or "-",
+            key=identity.key or "-",
+        )
+        Consent = self.env["crm.ai.consent"]
+        Consent._ai_opt_out(Consent._ai_person(leads=lead, identities=identity), consent_channel, proof)
         return res
 
     def _ai_person_identities(self):

@@ -31,3 +31,12 @@ class ResPartner(models.Model):
                 limit=1,
             )
         )
+
+    def _ai_last_consent_event(self):
+        """The contact's latest consent or opt-out record (the one that decides whether they opted out)."""
+        self.ensure_one()
+        return (
+            self.env["crm.ai.consent"]
+            .sudo()
+            .search([("partner_id", "=", self.id)], order="consent_date desc, id desc", limit=1)
+        )
