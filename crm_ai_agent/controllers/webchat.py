@@ -152,7 +152,12 @@ class CrmAiWebchatController(http.Controller):
         save_session=False,
     )
     def webchat_config(self, key, lang=None, **kwargs):
-        """What the widget shows before the first message: title, welcome text and colour of the channel."""
+        """What the widget shows before the first message: title, welcome text and colour of the channel,
+        and the widget's own texts, in the visitor's language.
+
+        The language is the site's ``data-lang`` (``lang``) when Odoo has it installed, else the
+        first of the browser's ``Accept-Language`` that is, else the company's.
+        """
         channel = channel_for_key(key)
         if not channel:
             return reject(None, 404, "unknown web chat key", logging.INFO)
@@ -162,13 +167,22 @@ class CrmAiWebchatController(http.Controller):
             channel._ai_provider()._ai_verify_request(channel, request_headers(), b"")
         except WebhookReject as exc:
             return reject(channel.id, exc.status, exc.reason)
-        channel = channel.with_context(lang=installed_lang(lang) or channel.env.lang)
+        code = visitor_lang(channel, lang)
+        channel = channel.with_context(lang=code)
         color = channel.webchat_color if COLOR.match(channel.webchat_color or "") else DEFAULT_COLOR
         response = json_response(
-            200, ok=True, title=channel.webchat_title or "", welcome=channel.webchat_welcome or "", color=color
+            200,
+            ok=True,
+            title=channel.webchat_title or "",
+            welcome=channel.webchat_welcome or "",
+            color=color,
+            lang=code,
+            labels=widget_labels(channel.env),
         )
         response.headers["Cache-Control"] = "no-cache"
-        return with_cors(response, channel)
+        response = with_cors(response, channel)
+        response.vary.add("Accept-Language")
+        return response
 
 
 def widget_source():
@@ -181,6 +195,46 @@ def widget_source():
             body = handle.read()
         _widget_cache.update(stamp=stamp, body=body, etag=hashlib.sha256(body).hexdigest()[:32])
     return _widget_cache["body"], _widget_cache["etag"]
+
+
+def widget_labels(env):
+    """The widget's texts in ``env``'s language (widget.js keeps the English ones for when this call fails)."""
+    _ = env._
+    return {
+        "open": _("Open chat"),
+        "close": _("Close chat"),
+        "title": _("Chat with us"),
+        "welcome": _("Hi! How can we help?"),
+        "log": _("Messages"),
+        "input": _("Your message"),
+        "placeholder": _("Type your message…"),
+        "send": _("Send"),
+        "details": _("Your contact details (optional)"),
+        "name": _("Name"),
+        "email": _("E-mail"),
+        "phone": _("Phone"),
+        "you": _("You"),
+        "sending": _("Sending…"),
+        "sent": _("Sent"),
+        "failed": _("Could not be sent"),
+        "badEmail": _("Please check the e-mail."),
+        "badPhone": _("Please check the phone number."),
+        "new1": _("new message"),
+        "newN": _("new messages"),
+    }
+
+
+def visitor_lang(channel, tag=None):
+    """Installed language for the visitor: ``tag`` (the site's choice), the browser's Accept-Language, the company's."""
+    code = installed_lang(tag)
+    if code:
+        return code
+    for browser_tag, __ in request.httprequest.accept_languages:
+        code = installed_lang(browser_tag)
+        if code:
+            return code
+    company_lang = channel.company_id.partner_id.lang
+    return installed_lang(company_lang) or "en_US"
 
 
 def installed_lang(tag):

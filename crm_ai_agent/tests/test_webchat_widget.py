@@ -7,6 +7,7 @@ the Shadow DOM and the cookie-less requests of the widget are the browser's.
 """
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -146,6 +147,8 @@ class TestWebchatWidget(OutboundCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # The widget's texts come translated from the server: Brazilian Portuguese must be installed.
+        cls.env["res.lang"]._activate_lang("pt_BR")
         cls.key = cls.web.webchat_public_key
         cls.snippet = cls.web.webchat_snippet.replace(" async", ' data-lang="pt-BR" async')
         cls.site, cls.site_origin = start_site(site_page(cls.snippet))
@@ -203,8 +206,10 @@ class TestWebchatWidget(OutboundCase):
         res = self.url_open(self.config_url(), headers={"Origin": "https://www.loja.example"})
         self.assertEqual(res.status_code, 200, res.text)
         self.assertEqual(res.headers.get("Access-Control-Allow-Origin"), "https://www.loja.example")
+        config = res.json()
         self.assertEqual(
-            res.json(), {"ok": True, "title": "Loja Exemplo", "welcome": "Bem-vindo à loja!", "color": "#0a7d5a"}
+            {k: config[k] for k in ("ok", "title", "welcome", "color")},
+            {"ok": True, "title": "Loja Exemplo", "welcome": "Bem-vindo à loja!", "color": "#0a7d5a"},
         )
         with self.assertLogs(WEBHOOK_LOGGER, "WARNING"):
             res = self.url_open(self.config_url(), headers={"Origin": "https://evil.example"})
@@ -213,6 +218,38 @@ class TestWebchatWidget(OutboundCase):
         self.assertEqual(self.url_open(self.config_url("no-such-key")).status_code, 404)
         self.web.webchat_color = "red;background:url(https://evil.example/x)"
         self.assertEqual(self.url_open(self.config_url()).json()["color"], "#714B67", "only #rgb colours get out")
+
+    def test_config_texts_in_the_visitors_language(self):
+        self.company.partner_id.lang = "en_US"
+        url = self.config_url()
+        portuguese = self.url_open(url, headers={"Accept-Language": "pt-BR,pt;q=0.9,en-US;q=0.8,en;q=0.7"})
+        self.assertEqual(portuguese.status_code, 200, portuguese.text)
+        self.assertIn("Accept-Language", portuguese.headers["Vary"], "caches keep one answer per language")
+        config = portuguese.json()
+        self.assertEqual(config["lang"], "pt_BR")
+        labels = config["labels"]
+        self.assertEqual(labels["open"], "Abrir o chat")
+        self.assertEqual(labels["placeholder"], "Escreva sua mensagem…")
+        self.assertEqual(labels["badPhone"], "Confira o telefone.")
+        self.assertEqual(labels["newN"], "mensagens novas")
+
+        # The widget knows every text the server sends, and the server sends every text the widget shows.
+        source = self.url_open("/crm_ai_agent/webchat/widget.js").text
+        defaults = re.search(r"const T = \{(.*?)\};", source, re.S).group(1)
+        self.assertEqual(set(re.findall(r"(\w+): \"", defaults)), set(labels))
+
+        for headers in ({"Accept-Language": "en-US,en;q=0.9"}, {"Accept-Language": "es-AR,es;q=0.9"}, {}):
+            english = self.url_open(url, headers=headers).json()
+            self.assertEqual(english["lang"], "en_US", headers)
+            self.assertEqual(english["labels"]["open"], "Open chat", headers)
+            self.assertEqual(english["labels"]["placeholder"], "Type your message…", headers)
+
+        # The site's data-lang wins over the browser; the company's language is the last resort.
+        chosen = self.url_open(f"{url}?lang=en", headers={"Accept-Language": "pt-BR"}).json()
+        self.assertEqual(chosen["labels"]["open"], "Open chat")
+        self.company.partner_id.lang = "pt_BR"
+        fallback = self.url_open(url, headers={"Accept-Language": "es-AR,es;q=0.9"}).json()
+        self.assertEqual(fallback["labels"]["open"], "Abrir o chat")
 
     def test_preflights(self):
         """What a browser asks before the widget's POST (JSON) and its polling (X-Visitor-Token)."""
@@ -313,7 +350,7 @@ class TestWebchatWidget(OutboundCase):
         self.assertFalse(self.messages(self.web))
 
     def test_english_for_other_browser_languages(self):
-        """Without data-lang the browser's language decides: pt-BR for Portuguese, English for the rest."""
+        """Without data-lang the browser's languages (Accept-Language) decide: English for this one."""
         spanish = "Object.defineProperty(navigator, 'language', {get: () => 'es-AR'});"
         self.site.pages["/es"] = site_page(self.web.webchat_snippet, head=spanish)  # the snippet as given
         self.addCleanup(self.site.pages.pop, "/es")

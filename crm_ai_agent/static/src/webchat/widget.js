@@ -11,32 +11,16 @@
   const api = `${script.src.slice(0, script.src.indexOf(PATH))}/crm_ai_agent/webchat/${key}`;
   const HTTP = /^https?:$/;
 
-  // pt-BR, or English for a browser (or data-lang) in another language
-  const lang = script.getAttribute("data-lang") || navigator.language || "pt-BR";
-  const S = {
-    open: "Abrir o chat|Open chat",
-    close: "Fechar o chat|Close chat",
-    title: "Fale conosco|Chat with us",
-    welcome: "Olá! Como podemos ajudar?|Hi! How can we help?",
-    log: "Mensagens|Messages",
-    input: "Sua mensagem|Your message",
-    placeholder: "Escreva sua mensagem…|Type your message…",
-    send: "Enviar|Send",
-    details: "Seus contatos (opcional)|Your contact details (optional)",
-    name: "Nome|Name",
-    email: "E-mail|E-mail",
-    phone: "Telefone|Phone",
-    you: "Você|You",
-    sending: "Enviando…|Sending…",
-    sent: "Enviada|Sent",
-    failed: "Não foi possível enviar|Could not be sent",
-    badEmail: "Confira o e-mail.|Please check the e-mail.",
-    badPhone: "Confira o telefone.|Please check the phone number.",
-    new1: "mensagem nova|new message",
-    newN: "mensagens novas|new messages",
+  // English until the config sends the texts in the site's data-lang or else the browser's language
+  const siteLang = script.getAttribute("data-lang") || "";
+  const lang = siteLang || navigator.language || "";
+  const T = {
+    open: "Open chat", close: "Close chat", title: "Chat with us", welcome: "Hi! How can we help?",
+    log: "Messages", input: "Your message", placeholder: "Type your message…", send: "Send",
+    details: "Your contact details (optional)", name: "Name", email: "E-mail", phone: "Phone", you: "You",
+    sending: "Sending…", sent: "Sent", failed: "Could not be sent", badEmail: "Please check the e-mail.",
+    badPhone: "Please check the phone number.", new1: "new message", newN: "new messages",
   };
-  const T = {};
-  Object.keys(S).forEach((k) => (T[k] = S[k].split("|")[/^pt/i.test(lang) ? 0 : 1]));
 
   // State of this channel's conversation, in localStorage when allowed
   const STORE = `crm_ai_webchat:${key}`;
@@ -117,7 +101,8 @@ form.c{display:flex;gap:6px;padding:8px;border-top:1px solid #dfe1e5}textarea{re
     field("name", "text", 128), field("email", "email", 254), field("phone", "tel", 32));
   const error = el("p", { role: "alert" });
   const input = el("textarea", { rows: "1", maxlength: "4000", placeholder: T.placeholder, "aria-label": T.input });
-  const compose = el("form", { class: "c" }, input, el("button", { type: "submit", class: "send", text: T.send }));
+  const sendBtn = el("button", { type: "submit", class: "send", text: T.send });
+  const compose = el("form", { class: "c" }, input, sendBtn);
   const panel = el("div", { id: "panel", class: "panel", role: "dialog", "aria-labelledby": "title", hidden: "" },
     el("header", {}, title, closer), log, more, details, error, compose);
   [el("style", { text: CSS }), panel, launcher].forEach((n) => root.appendChild(n));
@@ -161,6 +146,15 @@ form.c{display:flex;gap:6px;padding:8px;border-top:1px solid #dfe1e5}textarea{re
     launcher.setAttribute("aria-label", open ? T.close : T.open + news);
   };
   const applyConfig = (cfg) => {
+    const labels = Object(cfg.labels);
+    Object.keys(T).forEach((k) => labels[k] && typeof labels[k] === "string" && (T[k] = labels[k]));
+    closer.setAttribute("aria-label", T.close);
+    log.setAttribute("aria-label", T.log);
+    input.setAttribute("aria-label", T.input);
+    input.placeholder = T.placeholder;
+    more.textContent = T.details;
+    sendBtn.textContent = T.send;
+    Object.keys(inputs).forEach((k) => (inputs[k].previousSibling.textContent = T[k]));
     title.textContent = cfg.title || T.title;
     welcome.textContent = cfg.welcome || T.welcome;
     if (/^#(?:[0-9a-fA-F]{3}){1,2}$/.test(cfg.color || "")) host.style.setProperty("--c", cfg.color);
@@ -321,7 +315,7 @@ form.c{display:flex;gap:6px;padding:8px;border-top:1px solid #dfe1e5}textarea{re
   // or offline with the look cached by an earlier visit
   (async () => {
     try {
-      const r = await call(`${api}/config?lang=${encodeURIComponent(lang)}`);
+      const r = await call(siteLang ? `${api}/config?lang=${encodeURIComponent(siteLang)}` : `${api}/config`);
       if (r.ok) state.cfg = await r.json();
     } catch (e) { /* offline, or not allowed here */ }
     if (!state.cfg) return (seen[key] = "hidden");
