@@ -86,31 +86,32 @@ def store_items(channel, provider, raw, payload):
         ]
     Message = request.env["crm.ai.message"].sudo()
     try:
-        with request.env.cr.savepoint(flush=False):
-            stored, duplicates = Message._ai_store_inbound(channel, items)
+        stored, duplicates = Message._ai_store_inbound(channel, items)
     except psycopg2.errors.SerializationFailure:
         # A simultaneous redelivery committed the same item first (repeatable read): a fresh
-        # transaction sees it, and the item counts as a duplicate.
+        # transaction sees it, and the item counts as a duplicate. Nothing else was written yet.
         request.env.cr.rollback()
         stored, duplicates = Message._ai_store_inbound(channel, items)
     return (stored, duplicates), None
 
 
 class CrmAiWebhookController(http.Controller):
+    # auth="none": the request is authenticated by the channel's secret (signature, token or
+    # header), not by an Odoo user; rows stored here have no author.
     @http.route(
         "/crm_ai_agent/webhook/<string:token>",
         type="http",
-        auth="public",
+        auth="none",
+        readonly=False,
         methods=["GET", "POST"],
         csrf=False,
         save_session=False,
     )
     def webhook(self, token, **kwargs):
-        Channel = request.env["crm.ai.channel"].sudo()
-        channel_id = Channel._ai_channel_id_for_token(token)
-        if not channel_id:
+        channel = request.env["crm.ai.channel"]._ai_webhook_channel(token)
+        if not channel:
             return reject(None, 404, "unknown or inactive channel", logging.INFO)
-        channel = Channel.browse(channel_id)
+        channel_id = channel.id
         provider = channel._ai_provider()
         if request.httprequest.method == "GET":
             try:

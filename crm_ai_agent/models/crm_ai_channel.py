@@ -130,8 +130,8 @@ class CrmAiChannel(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if {"webhook_token", "active", "channel_type", "company_id"} & set(vals):
-            self.env.registry.clear_cache()
+        if set(vals) & self._ai_webhook_cached_fields():
+            self.env.registry.clear_cache()  # the webhook snapshots (_ai_webhook_snapshot)
         return res
 
     def unlink(self):
@@ -194,13 +194,47 @@ class CrmAiChannel(models.Model):
         return self.env[f"crm.ai.channel.provider.{self.channel_type}"]
 
     @api.model
+    def _ai_webhook_channel(self, token):
+        """The active channel of a webhook token (sudo), or an empty recordset.
+
+        Every webhook request reads the same few fields of its channel (type, company, the secret
+        that authenticates the request): they come from a per-worker cache, cleared when one of
+        them is written, instead of a read of the whole record on each request.
+        """
+        snapshot = self._ai_webhook_snapshot(token)
+        if not snapshot:
+            return self.sudo().browse()
+        channel = self.sudo().browse(snapshot["id"])
+        cache = self.env.cache
+        for name, value in snapshot.items():
+            if name != "id":
+                field = channel._fields[name]
+                cache.set(channel, field, field.convert_to_cache(value, channel, validate=False), check_dirty=False)
+        return channel
+
+    @api.model
     @tools.ormcache("token")
-    def _ai_channel_id_for_token(self, token):
-        """Active channel id for a webhook token (cached: one query per worker per token)."""
+    def _ai_webhook_snapshot(self, token):
         if not token or len(token) > 128:
-            return False
+            return None
         channel = self.sudo().search([("webhook_token", "=", token)], limit=1)
-        return channel.id if channel else False
+        if not channel:
+            return None
+        names = ("channel_type", "company_id", *channel._ai_provider()._ai_webhook_fields())
+        return {
+            "id": channel.id,
+            **{name: channel._fields[name].convert_to_write(channel[name], channel) for name in names},
+        }
+
+    @api.model
+    def _ai_webhook_cached_fields(self):
+        """Fields whose change must clear the webhook snapshots."""
+        names = {"webhook_token", "active", "channel_type", "company_id"}
+        for channel_type, __ in self._fields["channel_type"].selection:
+            provider = self.env.get(f"crm.ai.channel.provider.{channel_type}")
+            if provider is not None:
+                names.update(provider._ai_webhook_fields())
+        return names
 
     def _ai_api_base_url(self):
         self.ensure_one()

@@ -38,6 +38,11 @@ class CrmAiChannelProvider(models.AbstractModel):
     # INBOUND
     # ------------------------------------------------------------
 
+    def _ai_webhook_fields(self):
+        """Channel fields read by ``_ai_handshake`` / ``_ai_verify_request``: kept in the webhook's
+        per-worker cache of the channel (see ``crm.ai.channel._ai_webhook_channel``)."""
+        return ()
+
     def _ai_handshake(self, channel, args):
         """Answer a GET subscription check. Returns the body text, or raises WebhookReject."""
         raise WebhookReject(405, "this channel type has no GET handshake")

@@ -25,6 +25,9 @@ class CrmAiChannelProviderMeta(models.AbstractModel):
     def _ai_default_api_base_url(self):
         return GRAPH_URL
 
+    def _ai_webhook_fields(self):
+        return ("meta_app_secret", "meta_verify_token")
+
     def _ai_handshake(self, channel, args):
         secrets = channel.sudo()
         if args.get("hub.mode") != "subscribe":

@@ -45,6 +45,9 @@ class CrmAiChannelProviderTelegram(models.AbstractModel):
     def _ai_default_api_base_url(self):
         return TELEGRAM_URL
 
+    def _ai_webhook_fields(self):
+        return ("telegram_secret_token",)
+
     def _ai_verify_request(self, channel, headers, raw):
         expected = channel.sudo().telegram_secret_token
         if not expected:

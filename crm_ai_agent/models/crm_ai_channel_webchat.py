@@ -49,6 +49,9 @@ class CrmAiChannelProviderWebchat(models.AbstractModel):
     _inherit = "crm.ai.channel.provider"
     _description = "AI Agent Channel Provider: Website Chat"
 
+    def _ai_webhook_fields(self):
+        return ("webchat_secret", "webchat_allowed_origins")
+
     def _ai_verify_request(self, channel, headers, raw):
         if not channel.sudo().webchat_secret:
             raise WebhookReject(403, "no web chat secret configured")

@@ -37,6 +37,9 @@ class CrmAiChannelProviderEvolution(models.AbstractModel):
     def _ai_default_api_base_url(self):
         return "http://localhost:8080"
 
+    def _ai_webhook_fields(self):
+        return ("webhook_secret",)
+
     def _ai_verify_request(self, channel, headers, raw):
         secret = channel.sudo().webhook_secret
         if not secret:

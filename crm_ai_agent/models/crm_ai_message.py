@@ -2,12 +2,18 @@ import base64
 import json
 import logging
 import mimetypes
+import os
+import threading
 from datetime import timedelta
 
+import psycopg2
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
-from odoo.tools import SQL, plaintext2html
+from odoo import _, api, fields, http, models, sql_db
+from odoo.modules import module as odoo_module
+from odoo.tools import SQL, config, plaintext2html
+
+from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
 
 from ..services import inbound
 from .crm_ai_channel_provider import ProviderError
@@ -17,6 +23,80 @@ _logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 BATCH_SIZE = 10
 STATUS_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+class CronWaker:
+    """``ir.cron._notifydb()`` over one connection kept open per process.
+
+    Odoo's cron workers LISTEN on ``cron_trigger`` in the ``postgres`` database, and Odoo never
+    pools connections to that database: ``_notifydb()`` opens and closes one each time, which
+    costs the server more than the rest of a webhook request. The webhook wakes the workers on
+    every stored message, so it keeps its own autocommit connection (one per process, reopened
+    after a fork or an error) and falls back to Odoo's way when that fails.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._cnx = None
+        self._pid = None
+
+    def _connection(self):
+        if self._cnx is None or self._cnx.closed or self._pid != os.getpid():
+            __, info = sql_db.connection_info_for("postgres")
+            self._cnx = psycopg2.connect(**info)
+            self._cnx.autocommit = True
+            self._pid = os.getpid()
+        return self._cnx
+
+    def _drop(self):
+        if self._cnx is not None and self._pid == os.getpid():
+            try:
+                self._cnx.close()
+            except psycopg2.Error:
+                pass
+        self._cnx = None
+
+    def notify(self, dbname):
+        """True when the NOTIFY went out on the kept connection."""
+        query = SQL("SELECT %s('cron_trigger', %s)", SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname)
+        with self._lock:
+            for __ in range(2):  # a connection closed by the server since last time: reopen once
+                try:
+                    with self._connection().cursor() as cur:
+                        cur.execute(query.code, query.params)
+                    return True
+                except psycopg2.Error as exc:
+                    _logger.info("crm_ai_agent: cron wake-up connection lost (%s), reconnecting", exc)
+                    self._drop()
+        return False
+
+
+cron_waker = CronWaker()
+
+
+def lower_cron_priority():
+    """Lower the CPU priority of the calling cron thread to ``crm_ai_agent_cron_nice`` (odoo.conf).
+
+    On a machine that serves webhooks and runs the queue, a burst keeps every core busy: with a
+    lower priority the queue yields to requests (acknowledging the providers, the users' screens)
+    and catches up as soon as there is spare CPU; with spare CPU nothing changes. Linux applies a
+    thread's nice value to that thread only (prefork: the cron worker process; threaded mode: the
+    cron thread). A nice value cannot be lowered back without privileges, so it is done only in a
+    cron thread, never in a request or a test. 0 (the default) leaves the priority alone.
+    """
+    try:
+        target = min(int(config.get("crm_ai_agent_cron_nice") or 0), 19)
+    except (TypeError, ValueError):
+        return
+    if target <= 0 or http.request or odoo_module.current_test:
+        return
+    tid = threading.get_native_id()
+    try:
+        if os.getpriority(os.PRIO_PROCESS, tid) < target:
+            os.setpriority(os.PRIO_PROCESS, tid, target)
+            _logger.info("crm_ai_agent: cron thread %s now runs at nice %s", tid, target)
+    except (AttributeError, OSError) as exc:  # not Linux, or not allowed
+        _logger.info("crm_ai_agent: could not lower the cron priority: %s", exc)
 
 
 class CrmAiMessage(models.Model):
@@ -125,6 +205,7 @@ class CrmAiMessage(models.Model):
         if not items:
             return 0, 0
         now = fields.Datetime.now()
+        uid = self.env.uid  # None on the webhook (auth="none"): no author, and no foreign-key check
         rows = []
         seen = set()
         for item in items:
@@ -136,7 +217,7 @@ class CrmAiMessage(models.Model):
             provider_date = item.timestamp.replace(tzinfo=None) if item.timestamp else None
             rows.append(
                 SQL(
-                    "(%s, %s, 'in', %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, 0, %s, %s, %s, 1, 1, %s, %s)",
+                    "(%s, %s, 'in', %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, 0, %s, %s, %s, %s, %s, %s, %s)",
                     channel.id,
                     channel.company_id.id,
                     item.kind,
@@ -151,45 +232,76 @@ class CrmAiMessage(models.Model):
                     now,
                     provider_date,
                     "pending" if item.attachments and not skip else "none",
+                    uid,
+                    uid,
                     now,
                     now,
                 )
             )
         if not rows:
             return 0, len(items)
+        # One statement: the rows, and the inbox cron's trigger when one of them is to process.
+        cron_id = self._ai_inbox_cron_id()
         self.env.cr.execute(
             SQL(
                 """
-                INSERT INTO crm_ai_message (
-                    channel_id, company_id, direction, kind, external_id, message_type, body,
-                    sender_key, sender_name, payload, state, skip_reason, attempts, next_attempt_at,
-                    provider_date, media_state, create_uid, write_uid, create_date, write_date)
-                VALUES %s
-                ON CONFLICT (channel_id, direction, external_id) DO NOTHING
-                RETURNING id, state
+                WITH inserted AS (
+                    INSERT INTO crm_ai_message (
+                        channel_id, company_id, direction, kind, external_id, message_type, body,
+                        sender_key, sender_name, payload, state, skip_reason, attempts, next_attempt_at,
+                        provider_date, media_state, create_uid, write_uid, create_date, write_date)
+                    VALUES %s
+                    ON CONFLICT (channel_id, direction, external_id) DO NOTHING
+                    RETURNING id, state
+                ), wake AS (
+                    INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+                    SELECT %s, %s, %s, %s, %s, %s
+                     WHERE EXISTS (SELECT 1 FROM inserted WHERE state = 'received')
+                )
+                SELECT id, state FROM inserted
                 """,
                 SQL(", ").join(rows),
+                cron_id,
+                now,
+                uid,
+                uid,
+                now,
+                now,
             ),
             log_exceptions=False,  # a concurrent redelivery is retried by the caller, not an error
         )
         inserted = self.env.cr.fetchall()
         if any(state == "received" for __, state in inserted):
-            self._ai_wake_inbox_cron()
+            self._ai_notify_inbox_cron(cron_id)
         return len(inserted), len(items) - len(inserted)
 
     @api.model
-    def _ai_wake_inbox_cron(self):
-        """``ir.cron._trigger()`` for the inbox cron, as one INSERT: this runs on every webhook request.
+    def _ai_inbox_cron_id(self):
+        return self.env["ir.model.data"]._xmlid_to_res_id(
+            "crm_ai_agent.ir_cron_process_inbox", raise_if_not_found=True
+        )  # cached
 
-        Same effect as the ORM call: a trigger row due now, and the cron workers woken after commit.
-        """
-        cron = self.env.ref("crm_ai_agent.ir_cron_process_inbox").sudo()
+    @api.model
+    def _ai_notify_inbox_cron(self, cron_id):
+        """Wake the cron workers after commit (the trigger row is written by the caller)."""
+        dbname = self.env.cr.dbname
+
+        def notify():
+            if not cron_waker.notify(dbname):
+                self.env["ir.cron"].sudo().browse(cron_id)._notifydb()
+
+        self.env.cr.postcommit.add(notify)
+
+    @api.model
+    def _ai_wake_inbox_cron(self):
+        """``ir.cron._trigger()`` for the inbox cron: a trigger row due now, the workers woken after commit."""
+        cron_id = self._ai_inbox_cron_id()
         now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
                 "INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
-                cron.id,
+                cron_id,
                 now,
                 self.env.uid,
                 self.env.uid,
@@ -197,7 +309,7 @@ class CrmAiMessage(models.Model):
                 now,
             )
         )
-        self.env.cr.postcommit.add(cron._notifydb)
+        self._ai_notify_inbox_cron(cron_id)
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -229,6 +341,8 @@ class CrmAiMessage(models.Model):
     @api.model
     def _cron_process_inbox(self, batch_size=BATCH_SIZE):
         """Process due inbound messages, a small batch per transaction."""
+        if self.env.context.get("ir_cron_progress_id"):  # run by a cron worker
+            lower_cron_priority()
         self.env.cr.execute(
             SQL(
                 """

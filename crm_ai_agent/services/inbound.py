@@ -8,7 +8,7 @@ stored raw piece only, so parsing must be deterministic and side-effect free.
 No Odoo import here: this module is used by the server and by plain unit tests.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 KIND_MESSAGE = "message"  # something a person wrote (or sent as media)
@@ -88,7 +88,10 @@ class InboundItem:
     raw: dict = field(default_factory=dict)  # the part of the payload this item came from
 
     def to_dict(self):
-        data = asdict(self)
+        """JSON-ready view of the item, shallow: nested values are shared with the item, not copied
+        (``asdict`` deep-copies the raw payload, the bulk of the webhook's own time)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["attachments"] = [dict(vars(a)) if isinstance(a, Attachment) else a for a in self.attachments]
         if self.timestamp:
             data["timestamp"] = self.timestamp.isoformat()
         return data

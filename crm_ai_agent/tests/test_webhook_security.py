@@ -61,6 +61,23 @@ class TestWebhookSecurity(CrmAiCase):
         self.assertEqual(res.status_code, 403)
         self.assertNothingStored()
 
+    def test_rotated_secret_applies_to_the_next_request(self):
+        """The webhook keeps its channel's secrets in a per-worker cache: a change must clear it."""
+        res = self.post_meta(self.wa, wa_text("wamid.ROT1", "5511987654321", "oi"))
+        self.assertEqual(res.status_code, 200, res.text)
+        new_secret = "rotated-app-secret-0123456789abcdef"
+        self.wa.meta_app_secret = new_secret
+        body = meta_body(wa_text("wamid.ROT2", "5511987654321", "oi de novo"))
+        with self.assertLogs(LOGGER, "WARNING"):
+            res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body)})
+        self.assertEqual(res.status_code, 403, "the old secret no longer verifies")
+        res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body, new_secret)})
+        self.assertEqual(res.status_code, 200, res.text)
+        self.wa.active = False
+        res = self.post_raw(self.wa, body, {"X-Hub-Signature-256": meta_signature(body, new_secret)})
+        self.assertEqual(res.status_code, 404, res.text)
+        self.assertEqual(self.messages(self.wa).mapped("external_id"), ["wamid.ROT2", "wamid.ROT1"])
+
     def test_verify_handshake(self):
         ok = self.url_open(
             f"{self.path(self.wa)}?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444"

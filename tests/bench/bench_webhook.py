@@ -995,9 +995,9 @@ def main(argv=None):
     parser.add_argument("--db", help="reuse this kept crm_ai_bench_* database instead of creating one")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument(
-        "--no-db-filter",
+        "--db-filter",
         action="store_true",
-        help="serve the database with --database only, not also --db-filter as the deployments do",
+        help="serve the database with --db-filter too, not only --database as the deployments do",
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-cron-threads", type=int, default=1)
@@ -1036,7 +1036,7 @@ def main(argv=None):
             snapshot=args.snapshot,
             addons_root=args.addons_root,
             env=server_env,
-            db_filter=not args.no_db_filter,
+            db_filter=args.db_filter,
         ) as srv:
             meta["server"] = {
                 "db": srv.dbname,
@@ -1071,7 +1071,7 @@ def main(argv=None):
     server = meta.get("server", {})
     print(
         f"CRM AI Agent webhook benchmark - {meta['machine']['cpus']} CPUs, workers={args.workers}, "
-        f"cron={args.max_cron_threads}, db-filter={'off' if args.no_db_filter else 'on'}"
+        f"cron={args.max_cron_threads}, db-filter={'on' if args.db_filter else 'off'}"
         f"{', env ' + ' '.join(args.server_env) if args.server_env else ''}, "
         f"addons {server.get('revision') or server.get('addons') or 'working tree'}"
     )

@@ -133,7 +133,7 @@ def main(argv=None):
     parser.add_argument("--snapshot", metavar="REV")
     parser.add_argument("--db", help="reuse a kept crm_ai_bench_* database")
     parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--no-db-filter", action="store_true")
+    parser.add_argument("--db-filter", action="store_true", help="serve the database with --db-filter too")
     parser.add_argument(
         "--max-cron-threads",
         type=int,
@@ -153,7 +153,7 @@ def main(argv=None):
         snapshot=args.snapshot,
         addons_root=args.addons_root,
         extra_args=extra,
-        db_filter=not args.no_db_filter,
+        db_filter=args.db_filter,
         env=dict(item.split("=", 1) for item in args.server_env),
         max_cron_threads=args.max_cron_threads,
     ) as srv:

@@ -211,7 +211,7 @@ class OdooServer:
         verbose=True,
         snapshot=None,
         existing=False,
-        db_filter=True,
+        db_filter=False,
         addons_root=None,
     ):
         self.dbname = dbname or f"{DB_PREFIX}{os.getpid()}_{int(time.time())}"
@@ -253,7 +253,8 @@ class OdooServer:
         self.info = {}
         self.created = False
         self.existing = existing
-        # --database with --db-filter, as docker/compose.yaml and docker/k8s/configmap.yaml run it
+        # --database alone, as docker/compose.yaml and docker/k8s/ run it; --db-filter on top makes Odoo
+        # list the databases on a new PostgreSQL connection for every request without a session
         self.db_filter = db_filter
 
     # ------------------------------------------------------------------
@@ -618,7 +619,7 @@ def main(argv=None):
     parser.add_argument("--max-cron-threads", type=int, default=1)
     parser.add_argument("--hold", type=float, default=0, help="seconds to keep it up (0: until Ctrl-C)")
     parser.add_argument("--keep", action="store_true", help="keep the database and its directory at the end")
-    parser.add_argument("--no-db-filter", action="store_true", help="serve the database with --database only")
+    parser.add_argument("--db-filter", action="store_true", help="serve the database with --db-filter too")
     parser.add_argument(
         "--snapshot", metavar="REV", help="run the addons of this git revision (e.g. HEAD) instead of the working tree"
     )
@@ -641,7 +642,7 @@ def main(argv=None):
         max_cron_threads=args.max_cron_threads,
         keep=args.keep,
         snapshot=args.snapshot,
-        db_filter=not args.no_db_filter,
+        db_filter=args.db_filter,
         addons_root=args.addons_root,
     ) as srv:
         print(

@@ -39,7 +39,6 @@ def main(argv=None):
         *odoo_env.db_args(settings),
         "-d",
         args.db,
-        f"--db-filter=^{args.db}$",
     ]
     if args.reset:
         odoo_env.drop_database(args.db, settings)
