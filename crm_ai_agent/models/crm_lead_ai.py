@@ -265,7 +265,7 @@ class CrmLead(models.Model):
         config = self.env["crm.ai.llm"]._ai_llm_config()
         catalog = self._ai_catalog()
         start = time.monotonic()
-        classification = self._ai_rules_classify(text, catalog)
+        classification = self._ai_rules_classify(text, catalog, latest=self._ai_latest_text(message))
         data = classification.to_dict()
         latency_ms = int((time.monotonic() - start) * 1000)
         Decision = self.env["crm.ai.decision"]
@@ -294,7 +294,7 @@ class CrmLead(models.Model):
                 self.with_context(**{AI_WRITE: True}).write({"ai_state": "rules"})
             return False
         catalog = self._ai_catalog()
-        classification = self._ai_rules_classify(text, catalog)
+        classification = self._ai_rules_classify(text, catalog, latest=self._ai_latest_text(decision.message_id))
         known = self._ai_known()
         outcome = LLM._ai_llm_classify(
             text,
@@ -355,10 +355,12 @@ class CrmLead(models.Model):
             .search([("lead_id", "=", self.id), ("applied", "=", True)], order="id desc", limit=1)
         )
 
-    def _ai_rules_classify(self, text, catalog=None):
+    def _ai_rules_classify(self, text, catalog=None, latest=None):
+        """``text``: the conversation; ``latest``: the newest message, the only one read for an opt-out."""
         self.ensure_one()
         return rules_engine.classify(
             text,
+            latest=latest,
             catalog=self._ai_catalog() if catalog is None else catalog,
             rules=self.env["crm.ai.scoring.rule"]._ai_engine_rules(self.company_id),
             thresholds=self._ai_thresholds(),
@@ -375,10 +377,10 @@ class CrmLead(models.Model):
             }
         )
 
-    def _ai_conversation_text(self):
-        """The customer's latest messages on this lead, oldest first (what is classified)."""
+    def _ai_conversation_messages(self, limit=MAX_CONTEXT_MESSAGES):
+        """The customer's latest messages on this lead, newest first."""
         self.ensure_one()
-        messages = (
+        return (
             self.env["crm.ai.message"]
             .sudo()
             .search(
@@ -390,11 +392,25 @@ class CrmLead(models.Model):
                     ("body", "!=", False),
                 ],
                 order="id desc",
-                limit=MAX_CONTEXT_MESSAGES,
+                limit=limit,
             )
         )
+
+    def _ai_conversation_text(self):
+        """The customer's latest messages on this lead, oldest first (what is classified)."""
+        messages = self._ai_conversation_messages()
         text = "\n".join(body.strip() for body in reversed(messages.mapped("body")) if body and body.strip())
         return text[-MAX_CONTEXT_CHARS:]
+
+    def _ai_latest_text(self, message=None):
+        """The customer's newest message: ``message`` (the one being classified), else the lead's last one.
+
+        Opt-outs are read in it alone ("SAIR" counts only as a whole message, and an old one
+        must not be read again on every new message).
+        """
+        self.ensure_one()
+        message = message or self._ai_conversation_messages(limit=1)
+        return (message.body or "").strip()
 
     def _ai_known(self):
         """What the lead already knows: kept as is by the classifier, and read by the scoring rules."""

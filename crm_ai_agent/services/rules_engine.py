@@ -8,8 +8,12 @@ folded first (:mod:`.rules_text`), the signals are regexes compiled at import
 
 API (stable):
 
-``classify(text, *, catalog=None, rules=None, thresholds=None, known=None) -> Classification``
+``classify(text, *, latest=None, catalog=None, rules=None, thresholds=None, known=None) -> Classification``
     ``text``: one message, or a list of messages sent in a burst (joined).
+    ``latest``: when ``text`` is a conversation, the customer's newest message (or messages): the
+    opt-out is decided on them alone, each message on its own text, so that a bare "SAIR" after
+    earlier messages counts and an old one is not read again. Default: each message of ``text``
+    (a string is one message). Everything else is read in ``text``.
     ``catalog``: ``[{"id": 7, "name": "Onix", "keywords": ["onix plus", "onix lt"]}]``; matched
     items go to ``interest_product_ids`` (order of appearance) and name ``interest``.
     ``rules``: business rules (:func:`apply_rules`), e.g. the records of ``crm.ai.scoring.rule``.
@@ -59,7 +63,15 @@ from .rules_extract import (
     extract_timeframe,
     match_catalog,
 )
-from .rules_lexicon import INJECTION_MARKUP, NEG_BEFORE, QUESTION, SIGNALS, SIGNALS_BY_NAME, correct_word
+from .rules_lexicon import (
+    INJECTION_MARKUP,
+    NEG_BEFORE,
+    OPT_OUT_NEG,
+    QUESTION,
+    SIGNALS,
+    SIGNALS_BY_NAME,
+    correct_word,
+)
 from .rules_text import Folded, compile_terms, tokens
 
 INTENTS = ("purchase", "price", "info", "schedule", "support", "other")
@@ -234,21 +246,25 @@ def _truncate(text):
     return text[:half] + "\n…\n" + text[-half:]
 
 
-def _join_burst(text):
+def _messages(text):
     if isinstance(text, (list, tuple)):
-        return "\n".join(str(t).strip() for t in text if t is not None and str(t).strip())
-    return "" if text is None else str(text)
+        return [str(t).strip() for t in text if t is not None and str(t).strip()]
+    return [str(text)] if text is not None and str(text).strip() else []
+
+
+def _join_burst(text):
+    return "\n".join(_messages(text))
 
 
 # ---------------------------------------------------------------- signals
 
 
 def _find_signals(folded):
-    """``{name: span}`` of the first match of each signal (negations respected)."""
+    """``{name: span}`` of the first match of each signal (negations respected); not the opt-out."""
     found = {}
     text = folded.text
     for signal in SIGNALS:
-        if signal.name == "injection":
+        if signal.name in ("injection", "opt_out"):
             continue
         for pattern in signal.patterns:
             for match in pattern.finditer(text):
@@ -259,6 +275,22 @@ def _find_signals(folded):
             if signal.name in found:
                 break
     return found
+
+
+def _opt_out_quote(message):
+    """The words of one message that ask for no more messages (``""`` if none).
+
+    A keyword alone ("SAIR", "PARAR", "STOP") counts only as the whole message, so the messages
+    are read one by one, never joined.
+    """
+    folded = Folded(_truncate(message), correct=correct_word)
+    text = folded.text
+    for pattern in SIGNALS_BY_NAME["opt_out"].patterns:
+        for match in pattern.finditer(text):
+            if OPT_OUT_NEG.search(text[max(0, match.start() - 40) : match.start()]):
+                continue  # "não quero sair da lista"
+            return folded.quote(*match.span())
+    return ""
 
 
 _CLAUSE_END = re.compile(r"[.!?;,\n]")
@@ -550,8 +582,8 @@ def _decide_intent(sig, has_interest):
     return "other"
 
 
-def classify(text, *, catalog=None, rules=None, thresholds=None, known=None):
-    """Classify one first-contact message (or a burst of messages). See the module docstring."""
+def classify(text, *, latest=None, catalog=None, rules=None, thresholds=None, known=None):
+    """Classify one first-contact message (or a burst, or a conversation). See the module docstring."""
     raw = _truncate(_join_burst(text))
     known = dict(known or {})
     folded = Folded(raw, correct=correct_word)
@@ -560,6 +592,9 @@ def classify(text, *, catalog=None, rules=None, thresholds=None, known=None):
     found = _find_signals(folded)
     if injection_spans:
         found["injection"] = injection_spans[0][1]
+    opt_out = next(filter(None, map(_opt_out_quote, _messages(text if latest is None else latest))), "")
+    if opt_out:
+        found["opt_out"] = None
     spam_hits = _spam_hits(folded)
     if "spam" in found and len(spam_hits) < 2:
         del found["spam"]
@@ -567,11 +602,15 @@ def classify(text, *, catalog=None, rules=None, thresholds=None, known=None):
     signals = []
 
     def fire(name, span, points=0, label=None):
+        if name == "opt_out":
+            quote = opt_out  # quoted from the message it was read in
+        else:
+            quote = _quote(folded, span, context=name in _QUOTE_CONTEXT) if span else ""
         signals.append(
             {
                 "name": name,
                 "label": label or SIGNALS_BY_NAME[name].label,
-                "quote": _quote(folded, span, context=name in _QUOTE_CONTEXT) if span else "",
+                "quote": quote,
                 "points": points,
             }
         )

@@ -576,7 +576,7 @@ _PHRASE_BAD_FIRST = set(
         """
     informacao informacoes info orcamento desconto retorno atendente humano pessoa ajuda duvida resposta horario
     consulta visita valor preco saber ver falar mais tudo isso voces vcs voce vc mim ele ela eles gente coisa
-    coisas
+    coisas sair parar pare parem stop chega cancelar descadastrar remover bloquear unsubscribe
     """
     ).split()
 )

@@ -34,6 +34,35 @@ WEEKDAY = alt("segunda|terca|quarta|quinta|sexta|sabado|domingo")
 NEG_BEFORE = rx(r"(?<![a-z0-9])(?:nao|n|nem|nunca|sem|jamais|not|don't|dont|no)\s+(?:\w+\s+)?$", words=False)
 
 
+# Opt-out. A keyword alone is an opt-out only as the whole message, give or take punctuation, emojis
+# and courtesy ("SAIR", "Pare, por favor 🙏", "STOP!"): inside a sentence these words mean other
+# things ("quero sair de casa cedo", "o carro para", "cancelar meu pedido"), and a question mark
+# makes a question of them ("Cancelar?"). "tirar"/"excluir" need "me" ("me tira"), as "pode tirar"
+# answers about an item. The English ones are the CTIA keywords.
+_COURTESY = alt(
+    "por favor|porfavor|pfv|pfvr|pf|please|pls|plz|obrigad[oa]|obg|brigad[oa]|grat[oa]|thanks|thank you|thx|"
+    "agora|ja|now|ok"
+)
+_OPT_OUT_WORD = alt(
+    "sair|parar|pare|parem|para|chega|stop|stop all|stopall",
+    "descadastrar|descadastra|descadastre|descadastro|remover|cancelar|cancelar envios?|bloquear",
+    "(?:pode |podem )?me (?:tirar|tira|tire|remover|remove|remova|excluir|exclui|exclua|descadastrar|descadastra)",
+    "unsubscribe|opt out|optout|opt-out|cancel|end|quit|revoke",
+)
+OPT_OUT_BARE = rf"^[^\w?]*(?:{_COURTESY}[^\w?]+)*{_OPT_OUT_WORD}(?:[^\w?]+{_COURTESY})*[^\w?]*$"
+_REMOVE = alt("tirar|tira|tire|tirem|remover|remove|remova|removam|excluir|exclui|exclua")
+# What the customer no longer wants to receive ("não quero mais mensagens", "chega de propaganda").
+OPT_OUT_WHAT = alt(r"mensage\w*|msgs?|promoc\w*|propaganda\w*|ofertas|notificac\w*|spam|contato")
+# Words just before an opt-out phrase that turn it round: "não quero sair da lista", "não me tire",
+# "não quero que parem de me mandar", "I don't want to unsubscribe".
+OPT_OUT_NEG = rx(
+    r"(?<![a-z0-9])(?:nao|n|nunca|jamais|nem|not|don't|dont|do not|never)\s+"
+    r"(?:(?:quero|queria|vou|desejo|pretendo|precisa|precisam|want to|wanna|need to|going to)\s+)?"
+    r"(?:que\s+)?(?:me\s+)?$",
+    words=False,
+)
+
+
 @dataclass(frozen=True)
 class Signal:
     name: str
@@ -281,19 +310,31 @@ SIGNALS = (
     _sig(
         "opt_out",
         "descadastro",
-        r"^\W*(?:pare|para|parem|sair|stop|chega|remover|descadastrar|unsubscribe|cancelar envio|bloquear)\W*$",
-        r"(?:pare|parem|para|parar) de (?:me )?(?:mandar|enviar|encher|ligar|mandarem|incomodar)",
+        # Read in each message on its own (rules_engine), never in the conversation joined.
+        OPT_OUT_BARE,
+        r"(?:pare|parem|para|parar|deixe|deixem) de (?:me )?"
+        r"(?:mandar|enviar|encher|ligar|mandarem|incomodar|perturbar|receber)",
         [
-            "(?:nao|n) (?:quero|desejo) (?:mais )?receber",
-            "(?:nao|n) (?:me )?(?:mande|mandem|envie|enviem|liguem) mais",
-            r"(?:nao|n) quero mais (?:mensage\w*|msg|promoc\w*|contato)",
+            "(?:nao|n) (?:quero|desejo|gostaria de) mais receber",
+            "(?:nao|n) (?:quero|desejo) receber (?:mais )?" + alt(OPT_OUT_WHAT, "nada"),
+            r"(?:nao|n) (?:me )?(?:mande|mandem|envie|enviem|ligue|liguem|contate|contatem|procure|procurem) mais",
+            "(?:nao|n) quero mais " + OPT_OUT_WHAT,
+            "chega de " + OPT_OUT_WHAT,
+            r"cancelar (?:as |o envio de |o envio das |o recebimento de |o recebimento das )?"
+            r"(?:mensagens|msgs|promocoes|notificacoes|propagandas)",
         ],
-        alt("sair|me tirar|me tira|me tirem|me remove|me remova|me removam|remover|remova|tirar|tira")
-        + " (?:o )?(?:meu (?:numero|contato|email) )?(?:da|desta|dessa|desse|deste|do|dos|das) (?:sua |vossa )?"
-        + alt("lista|grupo|lista de transmissao|mailing|cadastro|listas|grupos|contatos"),
+        # "me tira da lista", "tirem meu número do cadastro", "quero sair do grupo" (not "tira da lista o caderno").
+        alt(
+            "sair",
+            "me " + _REMOVE,
+            _REMOVE + " (?:o )?meu (?:numero|contato|email|e-mail|telefone|nome)",
+        )
+        + " (?:da|desta|dessa|desse|deste|do|dos|das) (?:sua |vossa |tua )?"
+        + alt("lista(?! de espera)|grupo|mailing|cadastro|listas|grupos|contatos"),
         (
-            r"descadastr\w*|unsubscribe|opt[ -]?out|stop (?:sending|messaging|texting|contacting)|remove me|"
-            "leave me alone"
+            r"descadastr\w*|unsubscribe|opt[ -]?out|stop (?:sending|messaging|texting|contacting)|"
+            "remove me|take me off|leave me alone|"
+            "(?:do not|don't|dont) (?:text|message|contact) me (?:again|anymore|any more)"
         ),
     ),
     _sig(

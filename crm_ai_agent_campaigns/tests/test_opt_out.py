@@ -162,6 +162,50 @@ class TestPersonWideOptOut(CampaignsCase):
         by_email = self.campaign(lead_wa, channel_kind="email", channel_id=False)
         self.assertEqual(by_email.recipient_ids.mail_id.email_to, EMAIL)
 
+    def test_a_bare_word_after_earlier_messages_opts_the_person_out(self):
+        partner, lead_wa, __, wa_identity, tg_identity = self.person()
+        self.wa_inbound("wamid.P2", wa_id=WA_ID, name="Paula Reis", text="Tem na cor azul?")
+        self.assertFalse(wa_identity.opt_out)
+
+        # The conversation reads "Olá, quero saber o preço / Tem na cor azul? / SAIR": the word alone is
+        # the whole of her newest message.
+        self.assertEqual(self.wa_inbound("wamid.P3", wa_id=WA_ID, name="Paula Reis", text="SAIR"), lead_wa)
+
+        event = self.assert_opted_out(partner, wa_identity | tg_identity, "whatsapp")
+        self.assertIn("“SAIR”", event.proof)
+        self.assertEqual((lead_wa.ai_score, lead_wa.ai_temperature), (0, "cold"))
+
+    def test_parar_alone_opts_the_person_out(self):
+        partner, __, lead_tg, wa_identity, tg_identity = self.person()
+        self.assertEqual(self.tg_inbound(2, "PARAR"), lead_tg)
+        event = self.assert_opted_out(partner, wa_identity | tg_identity, "telegram")
+        self.assertIn("“PARAR”", event.proof)
+
+    def test_only_an_explicit_request_in_the_newest_message_opts_out(self):
+        partner, __, __, wa_identity, tg_identity = self.person()
+        for wamid, text in (
+            ("wamid.N1", "Quero sair de casa cedo, vocês entregam antes das 8h?"),
+            ("wamid.N2", "Como faço pra cancelar meu pedido?"),
+            ("wamid.N3", "Não quero parar de receber as promoções!"),
+            ("wamid.N4", "Cancelar?"),
+        ):
+            self.wa_inbound(wamid, wa_id=WA_ID, name="Paula Reis", text=text)
+            self.assertFalse(wa_identity.opt_out, text)
+        self.assertFalse(partner.ai_consent_ids.filtered(lambda c: c.kind == "opt_out"))
+
+        self.wa_inbound("wamid.N5", wa_id=WA_ID, name="Paula Reis", text="Pare, por favor 🙏")
+        self.assert_opted_out(partner, wa_identity | tg_identity, "whatsapp")
+
+        # She gives her consent again; her next message does not read the old "Pare" once more.
+        self.env["crm.ai.consent"].with_user(self.manager).create(
+            {"partner_id": partner.id, "proof": "Pediu para voltar a receber as ofertas (25/11)."}
+        )
+        self.assertFalse(wa_identity.opt_out)
+        self.wa_inbound("wamid.N6", wa_id=WA_ID, name="Paula Reis", text="Oi, qual o preço do sofá?")
+        self.assertFalse(any((wa_identity | tg_identity).mapped("opt_out")))
+        self.assertEqual(len(partner.ai_consent_ids.filtered(lambda c: c.kind == "opt_out")), 1)
+        self.assertTrue(partner.ai_whatsapp_marketing_consent)
+
     def test_unsubscribe_page_opts_the_person_out_everywhere(self):
         partner, lead_wa, __, wa_identity, tg_identity = self.person()
         url = urlparse(self.env["mail.mail"]._ai_unsubscribe_url(EMAIL))

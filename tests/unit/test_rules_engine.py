@@ -162,7 +162,57 @@ def test_classification_is_json_serialisable_and_stable():
 
 @pytest.mark.parametrize(
     "text",
-    ["pare", "PARE", "STOP", "sair", "não quero mais receber mensagens", "me descadastra", "unsubscribe me"],
+    [
+        # A keyword alone, give or take punctuation, emojis and courtesy.
+        "pare",
+        "PARE",
+        "PARAR",
+        "Parar.",
+        "parem!",
+        "PARA",
+        "SAIR",
+        "sair",
+        "Saaair!!!",
+        "STOP",
+        "Stop!",
+        "stop all",
+        "CANCELAR",
+        "DESCADASTRAR",
+        "REMOVER",
+        "BLOQUEAR",
+        "Chega",
+        "UNSUBSCRIBE",
+        "opt out",
+        "OPT-OUT",
+        "Quit",
+        "SAIR por favor",
+        "Por favor, PARE",
+        "sair, obrigada",
+        "⛔ STOP ⛔",
+        "SAIR 😡",
+        "stop please",
+        "me tira",
+        "pode me tirar",
+        # Explicit requests, anywhere in the message.
+        "não quero mais receber mensagens",
+        "Não quero mais receber",
+        "nao quero receber mais promoções",
+        "não me mandem mais nada",
+        "me tire da lista",
+        "Me tira desse grupo",
+        "QUERO SAIR DA LISTA",
+        "tirem meu número da lista, por favor",
+        "pare de me mandar mensagem",
+        "Parem de me mandar mensagens!",
+        "quero parar de receber essas mensagens",
+        "chega de propaganda",
+        "me descadastra",
+        "como faço pra me descadastrar?",
+        "unsubscribe me",
+        "stop sending me messages",
+        "please remove me from your list",
+        "take me off your list",
+    ],
 )
 def test_opt_out(text):
     result = classify(text)
@@ -171,8 +221,67 @@ def test_opt_out(text):
     assert result.needs_human is False
 
 
-def test_pare_inside_a_sentence_is_not_an_opt_out():
-    assert classify("o carro para de funcionar quando esquenta").opt_out is False
+@pytest.mark.parametrize(
+    "text",
+    [
+        "o carro para de funcionar quando esquenta",
+        "o ônibus para aqui perto?",
+        "quero sair de casa cedo",
+        "vou sair agora, te chamo depois",
+        "quero alugar uma casa urgente, tenho q sair da minha até dia 30",
+        "Ganhe R$ 5.000 por semana sem sair de casa",
+        "não quero parar de receber as promoções",
+        "não quero que parem de me mandar as ofertas",
+        "não quero sair da lista",
+        "não me tire do grupo",
+        "quero sair da lista de espera da clínica",
+        "I don't want to unsubscribe",
+        "como faço pra cancelar meu pedido?",
+        "quero cancelar meu pedido",
+        "Quero cancelar minha internet",
+        "pode cancelar",
+        "pode tirar",
+        "tira da lista o caderno",
+        "pode remover o item 2 do orçamento",
+        "não quero receber o produto antes de sexta",
+        "quero parar de fumar, vcs tem adesivo?",
+        "que horas vocês param de atender?",
+        "the bus stop is near your store?",
+        "stop and go traffic is bad, do you deliver?",
+        # A keyword with a question mark is a question.
+        "Cancelar?",
+        "SAIR?",
+        "Para?",
+    ],
+)
+def test_not_an_opt_out(text):
+    assert classify(text).opt_out is False
+
+
+def test_opt_out_is_read_in_each_message_not_in_the_messages_joined():
+    assert classify("Olá, quero saber o preço\nSAIR").opt_out is False  # one message: "SAIR" is in a sentence
+    assert classify(["Olá, quero saber o preço", "SAIR"]).opt_out is True
+    assert classify(["PARAR", "obrigada"]).opt_out is True
+
+
+def test_opt_out_of_a_conversation_is_decided_on_the_latest_message():
+    conversation = "Olá, quero saber o preço do sofá\nTem na cor azul?\nSAIR"
+    result = classify(conversation, latest="SAIR")
+    assert result.opt_out is True
+    assert (result.score, result.intent, result.interest) == (0, "other", "")
+    assert "“SAIR” → descadastro" in result.reason
+    # An old opt-out is not read again: the temperature and intent come from the whole conversation.
+    later = classify(conversation + "\nqual o preço?", latest="qual o preço?")
+    assert later.opt_out is False
+    assert later.intent == "price"
+    assert "SAIR" not in later.interest
+    assert classify("não quero mais receber mensagens\nok", latest="ok").opt_out is False
+    assert classify("pare de me mandar mensagem", latest=[]).opt_out is False
+
+
+def test_opt_out_quotes_the_message_it_was_read_in():
+    result = classify(["Oi, tudo bem?", "Sair por favor 🙏"])
+    assert result.signals == [{"name": "opt_out", "label": "descadastro", "quote": "Sair por favor", "points": 0}]
 
 
 @pytest.mark.parametrize(
