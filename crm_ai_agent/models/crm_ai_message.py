@@ -9,9 +9,8 @@ from datetime import timedelta
 import psycopg2
 from markupsafe import Markup
 
-from odoo import _, api, fields, http, models, sql_db
-from odoo.modules import module as odoo_module
-from odoo.tools import SQL, config, plaintext2html
+from odoo import _, api, fields, models, sql_db
+from odoo.tools import SQL, plaintext2html
 
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
 
@@ -72,31 +71,6 @@ class CronWaker:
 
 
 cron_waker = CronWaker()
-
-
-def lower_cron_priority():
-    """Lower the CPU priority of the calling cron thread to ``crm_ai_agent_cron_nice`` (odoo.conf).
-
-    On a machine that serves webhooks and runs the queue, a burst keeps every core busy: with a
-    lower priority the queue yields to requests (acknowledging the providers, the users' screens)
-    and catches up as soon as there is spare CPU; with spare CPU nothing changes. Linux applies a
-    thread's nice value to that thread only (prefork: the cron worker process; threaded mode: the
-    cron thread). A nice value cannot be lowered back without privileges, so it is done only in a
-    cron thread, never in a request or a test. 0 (the default) leaves the priority alone.
-    """
-    try:
-        target = min(int(config.get("crm_ai_agent_cron_nice") or 0), 19)
-    except (TypeError, ValueError):
-        return
-    if target <= 0 or http.request or odoo_module.current_test:
-        return
-    tid = threading.get_native_id()
-    try:
-        if os.getpriority(os.PRIO_PROCESS, tid) < target:
-            os.setpriority(os.PRIO_PROCESS, tid, target)
-            _logger.info("crm_ai_agent: cron thread %s now runs at nice %s", tid, target)
-    except (AttributeError, OSError) as exc:  # not Linux, or not allowed
-        _logger.info("crm_ai_agent: could not lower the cron priority: %s", exc)
 
 
 class CrmAiMessage(models.Model):
@@ -341,8 +315,6 @@ class CrmAiMessage(models.Model):
     @api.model
     def _cron_process_inbox(self, batch_size=BATCH_SIZE):
         """Process due inbound messages, a small batch per transaction."""
-        if self.env.context.get("ir_cron_progress_id"):  # run by a cron worker
-            lower_cron_priority()
         self.env.cr.execute(
             SQL(
                 """
