@@ -23,3 +23,4 @@ from . import crm_ai_scoring_rule
 from . import crm_ai_decision
 from . import crm_lead_ai
 from . import res_config_settings_ai
+from . import ir_cron

@@ -2,17 +2,12 @@ import base64
 import json
 import logging
 import mimetypes
-import os
-import threading
 from datetime import timedelta
 
-import psycopg2
 from markupsafe import Markup
 
-from odoo import _, api, fields, models, sql_db
+from odoo import _, api, fields, models
 from odoo.tools import SQL, plaintext2html
-
-from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
 
 from ..services import inbound
 from .crm_ai_channel_provider import ProviderError
@@ -22,55 +17,6 @@ _logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 BATCH_SIZE = 10
 STATUS_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
-
-
-class CronWaker:
-    """``ir.cron._notifydb()`` over one connection kept open per process.
-
-    Odoo's cron workers LISTEN on ``cron_trigger`` in the ``postgres`` database, and Odoo never
-    pools connections to that database: ``_notifydb()`` opens and closes one each time, which
-    costs the server more than the rest of a webhook request. The webhook wakes the workers on
-    every stored message, so it keeps its own autocommit connection (one per process, reopened
-    after a fork or an error) and falls back to Odoo's way when that fails.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._cnx = None
-        self._pid = None
-
-    def _connection(self):
-        if self._cnx is None or self._cnx.closed or self._pid != os.getpid():
-            __, info = sql_db.connection_info_for("postgres")
-            self._cnx = psycopg2.connect(**info)
-            self._cnx.autocommit = True
-            self._pid = os.getpid()
-        return self._cnx
-
-    def _drop(self):
-        if self._cnx is not None and self._pid == os.getpid():
-            try:
-                self._cnx.close()
-            except psycopg2.Error:
-                pass
-        self._cnx = None
-
-    def notify(self, dbname):
-        """True when the NOTIFY went out on the kept connection."""
-        query = SQL("SELECT %s('cron_trigger', %s)", SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname)
-        with self._lock:
-            for __ in range(2):  # a connection closed by the server since last time: reopen once
-                try:
-                    with self._connection().cursor() as cur:
-                        cur.execute(query.code, query.params)
-                    return True
-                except psycopg2.Error as exc:
-                    _logger.info("crm_ai_agent: cron wake-up connection lost (%s), reconnecting", exc)
-                    self._drop()
-        return False
-
-
-cron_waker = CronWaker()
 
 
 class CrmAiMessage(models.Model):
@@ -258,13 +204,7 @@ class CrmAiMessage(models.Model):
     @api.model
     def _ai_notify_inbox_cron(self, cron_id):
         """Wake the cron workers after commit (the trigger row is written by the caller)."""
-        dbname = self.env.cr.dbname
-
-        def notify():
-            if not cron_waker.notify(dbname):
-                self.env["ir.cron"].sudo().browse(cron_id)._notifydb()
-
-        self.env.cr.postcommit.add(notify)
+        self.env.cr.postcommit.add(self.env["ir.cron"].sudo().browse(cron_id)._notifydb)
 
     @api.model
     def _ai_wake_inbox_cron(self):

@@ -9,3 +9,4 @@ from . import test_ai_enrichment
 from . import test_ai_llm
 from . import test_ai_corrections
 from . import test_security
+from . import test_cron_wake
