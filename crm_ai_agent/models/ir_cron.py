@@ -66,5 +66,6 @@ class IrCron(models.Model):
     _inherit = "ir.cron"
 
     def _notifydb(self):
-        if not cron_waker.notify(self.env.cr.dbname):
-            super()._notifydb()
+        if cron_waker.notify(self.env.cr.dbname):
+            return None
+        return super()._notifydb()
