@@ -226,7 +226,7 @@ def llm_predictor():
                 print(f"  LLM call failed ({type(exc).__name__}: {exc}); rules used for this message")
             return rules.to_dict()
         data, _errors = validate_answer(raw)
-        return merge(data, rules)
+        return merge(data, rules, latest=text)  # one message: it is the newest
 
     return predict
 

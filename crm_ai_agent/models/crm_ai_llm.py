@@ -222,6 +222,7 @@ class CrmAiLlm(models.AbstractModel):
         text,
         rules_classification,
         *,
+        latest=None,
         channel="",
         known=None,
         catalog=None,
@@ -230,6 +231,9 @@ class CrmAiLlm(models.AbstractModel):
         config=None,
     ):
         """Classify a conversation with the model; ``LlmOutcome.data`` is the merged result or None.
+
+        ``text``: the conversation, oldest first; ``latest``: its newest message(s), the only
+        ones read for an opt-out (default: all of ``text``). The prompt shows them apart.
 
         One call, plus one immediate retry when the answer is unusable (invalid JSON, wrong
         enum values, refusal, empty). Transport errors (timeout, 429, 5xx) end the job at once:
@@ -243,15 +247,22 @@ class CrmAiLlm(models.AbstractModel):
         known = {key: value for key, value in (known or {}).items() if value}
         catalog_names = [item["name"] for item in catalog or () if item.get("name")]
         prompt_known = dict(known)
+        earlier, newest = llm_prompt.split_latest(text, latest)
+        prompt_earlier, prompt_newest = earlier, newest
         mapping = {}
         if config.mask_pii:
-            text, mapping = pii.mask_pii(text)
+            prompt_earlier, mapping = pii.mask_pii(earlier)
+            prompt_newest, mapping = pii.mask_pii(newest, mapping=mapping)
             for key, value in prompt_known.items():
                 if isinstance(value, str):
-                    prompt_known[key], extra = pii.mask_pii(value)
-                    mapping.update(extra)
+                    prompt_known[key], mapping = pii.mask_pii(value, mapping=mapping)
         messages = self._ai_llm_messages(
-            text, channel=channel, known=prompt_known, catalog_names=catalog_names, language=language
+            prompt_newest,
+            earlier=prompt_earlier,
+            channel=channel,
+            known=prompt_known,
+            catalog_names=catalog_names,
+            language=language,
         )
         json_mode = config.json_mode
         for attempt in range(2):
@@ -278,7 +289,7 @@ class CrmAiLlm(models.AbstractModel):
             outcome.error_kind, outcome.error = last.error_kind, last.error
             return outcome
         outcome.data = llm_validation.merge(
-            last.data, rules_classification, catalog=catalog, known=known, thresholds=thresholds
+            last.data, rules_classification, latest=newest, catalog=catalog, known=known, thresholds=thresholds
         )
         return outcome
 
@@ -298,21 +309,27 @@ class CrmAiLlm(models.AbstractModel):
         return call
 
     @api.model
-    def _ai_llm_messages(self, text, *, channel, known, catalog_names, language):
+    def _ai_llm_messages(self, text, *, channel, known, catalog_names, language, earlier=""):
         """Chat messages for the model, shortened until the prompt fits the token budget.
 
-        The customer's text is cut from its start (the latest messages matter most), then
-        the catalogue names are dropped, so the system instructions always go out whole.
+        ``text``: the newest message(s); ``earlier``: the messages before. The earlier
+        messages are cut from their start, then the newest (the latest words matter most),
+        then the catalogue names are dropped, so the system instructions always go out whole.
         """
         catalog_names = list(catalog_names or ())
         text = text or ""
+        earlier = earlier or ""
         while True:
             messages = llm_prompt.build_messages(
-                text, channel=channel, known=known, catalog_names=catalog_names, language=language
+                text, channel=channel, known=known, catalog_names=catalog_names, language=language, earlier=earlier
             )
             excess = estimate_tokens(messages) - (PROMPT_TOKEN_BUDGET - RETRY_RESERVE_TOKENS)
             if excess <= 0:
                 return messages
+            if earlier:
+                cut = math.ceil(excess * CHARS_PER_TOKEN) + 16
+                earlier = "…" + earlier[cut + 1 :] if cut + 1 < len(earlier) - 16 else ""
+                continue
             if len(text) > MIN_TEXT_CHARS:
                 cut = min(len(text) - MIN_TEXT_CHARS, math.ceil(excess * CHARS_PER_TOKEN) + 16)
                 text = "…" + text[cut + 1 :] if cut > 0 else text[-MIN_TEXT_CHARS:]

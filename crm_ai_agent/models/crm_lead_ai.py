@@ -294,11 +294,13 @@ class CrmLead(models.Model):
                 self.with_context(**{AI_WRITE: True}).write({"ai_state": "rules"})
             return False
         catalog = self._ai_catalog()
-        classification = self._ai_rules_classify(text, catalog, latest=self._ai_latest_text(decision.message_id))
+        latest = self._ai_latest_text(decision.message_id)
+        classification = self._ai_rules_classify(text, catalog, latest=latest)
         known = self._ai_known()
         outcome = LLM._ai_llm_classify(
             text,
             classification,
+            latest=latest,
             channel=self.ai_channel_type or "",
             known={key: known[key] for key in ("name", "email", "phone", "company") if known.get(key)},
             catalog=catalog,

@@ -15,7 +15,7 @@ API (stable):
     (from ``pii.mask_pii``) puts masked personal data back before checking it;
     ``catalog_names`` whitelists ``catalog_matches``.
 
-``merge(llm_data, rules_classification, *, catalog=None, known=None, thresholds=None) -> dict``
+``merge(llm_data, rules_classification, *, latest=None, catalog=None, known=None, thresholds=None) -> dict``
     A dict with the keys of ``Classification.to_dict()`` plus ``source``
     (``"rules"`` or ``"llm+rules"``). Valid model fields win; the rules fill the gaps
     and always keep: their signals, opt-out and spam (either side flagging wins), the
@@ -23,11 +23,19 @@ API (stable):
     data. When the rules saw an injection attempt, the model cannot raise the score.
     The score is the model's (moved into the band of its own temperature when the two
     disagree) plus the business rules' points; temperature and stage follow from it.
+
+    Opt-out, like the rules engine's, is decided on the customer's newest message(s) only,
+    ``latest`` (a text or a list of texts, not masked): an old "SAIR" must not opt the person
+    out again after they gave their consent back. The model's ``opt_out`` counts only with an
+    ``opt_out_quote`` found in one of those messages (:func:`opt_out_quote_in`); without
+    ``latest`` it never counts, and the rules' opt-out alone decides. When it does not count,
+    the model's intent, score and reason (shaped by that opt-out) give way to the rules'.
 """
 
 import json
 import math
 import re
+import unicodedata
 
 from .emails import normalize_email
 from .llm_prompt import FIELDS
@@ -45,13 +53,24 @@ from .rules_engine import (
 )
 
 REQUIRED = ("intent", "temperature", "score")
-_TEXT_LIMITS = {"name": 120, "company": 120, "interest": 200, "budget": 120, "reason": 500, "email": 254, "phone": 40}
+_TEXT_LIMITS = {
+    "name": 120,
+    "company": 120,
+    "interest": 200,
+    "budget": 120,
+    "reason": 500,
+    "email": 254,
+    "phone": 40,
+    "opt_out_quote": 200,
+}
 _BOOLEANS = ("needs_human", "opt_out", "spam")
 _ENUMS = {"intent": INTENTS, "temperature": TEMPERATURES, "language": LANGUAGES, "timeframe": (*TIMEFRAMES, "")}
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _TRUE = {"true", "1", "yes", "sim", "y"}
 _FALSE = {"false", "0", "no", "nao", "não", "n", ""}
+_NOT_WORD = re.compile(r"[\W_]+")
+_MIN_QUOTE_CHARS = 3  # "end", "sair", "stop": shorter quotes would be found in any message
 
 
 def _objects(text, limit=20):
@@ -222,6 +241,25 @@ def _catalog_matches(value, catalog_names, errors):
     return out
 
 
+def _fold(text):
+    """Lower case, no accents, words separated by one space: how a quote is looked up."""
+    text = unicodedata.normalize("NFKD", str(text or "")).casefold()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NOT_WORD.sub(" ", text).split())
+
+
+def opt_out_quote_in(quote, latest):
+    """Whether ``quote`` (the model's words asking to stop) is in one of the ``latest`` messages.
+
+    Compared folded (case, accents, punctuation, spaces), on whole words.
+    """
+    needle = _fold(quote)
+    if len(needle) < _MIN_QUOTE_CHARS:
+        return False
+    messages = latest if isinstance(latest, (list, tuple)) else [latest]
+    return any(f" {needle} " in f" {_fold(message)} " for message in messages if message)
+
+
 def _band(score, temperature, limits):
     """``score`` moved into the band of ``temperature``."""
     if temperature == "hot":
@@ -231,7 +269,7 @@ def _band(score, temperature, limits):
     return min(score, limits["warm"] - 1)
 
 
-def merge(llm_data, rules_classification, *, catalog=None, known=None, thresholds=None):
+def merge(llm_data, rules_classification, *, latest=None, catalog=None, known=None, thresholds=None):
     """Final classification from a validated answer and the rules'; see the module docstring."""
     if isinstance(rules_classification, Classification):
         result = rules_classification.to_dict()
@@ -260,12 +298,21 @@ def merge(llm_data, rules_classification, *, catalog=None, known=None, threshold
                 ids.append(item_id)
         result["interest_product_ids"] = ids
 
-    result["opt_out"] = bool(result.get("opt_out") or llm_data.get("opt_out"))
+    # The model's opt-out only counts when it quotes the newest message(s), as the rules read it.
+    llm_opt_out = bool(llm_data.get("opt_out"))
+    ignored_opt_out = llm_opt_out and not (
+        latest is not None and opt_out_quote_in(llm_data.get("opt_out_quote"), latest)
+    )
+    result["opt_out"] = bool(result.get("opt_out")) or (llm_opt_out and not ignored_opt_out)
     result["spam"] = bool(result.get("spam") or llm_data.get("spam")) and not result["opt_out"]
     disqualified = result["opt_out"] or result["spam"] or bool({"job_seeker", "supplier"} & signal_names)
-    intent = llm_data["intent"]
-    score = _band(llm_data["score"], llm_data["temperature"], limits)
-    score = max(0, min(100, score + int(result.get("rule_points") or 0)))
+    if ignored_opt_out and not result["opt_out"]:
+        intent = result.get("intent") if result.get("intent") in INTENTS else "other"
+        score = max(0, min(100, int(result.get("score") or 0)))  # the rules' score has the rules' points
+    else:
+        intent = llm_data["intent"]
+        score = _band(llm_data["score"], llm_data["temperature"], limits)
+        score = max(0, min(100, score + int(result.get("rule_points") or 0)))
     if "injection" in signal_names:
         score = min(score, int(result.get("score") or 0))
     if result["opt_out"] or result["spam"]:
@@ -281,6 +328,8 @@ def merge(llm_data, rules_classification, *, catalog=None, known=None, threshold
     )
     rules_reason = result.get("reason") or ""
     llm_reason = llm_data.get("reason") or ""
+    if ignored_opt_out and not result["opt_out"]:
+        llm_reason = "modelo: pedido de saída ignorado, não está na última mensagem"
     result["reason"] = " | ".join(p for p in (llm_reason, f"regras: {rules_reason}" if rules_reason else "") if p)
     result["source"] = "llm+rules"
     return result

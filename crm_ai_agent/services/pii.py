@@ -2,12 +2,14 @@
 
 API (stable):
 
-``mask_pii(text, kinds=KINDS) -> (masked_text, mapping)``
+``mask_pii(text, kinds=KINDS, *, mapping=None) -> (masked_text, mapping)``
     Replaces CPFs (``123.456.789-09`` and valid bare ``12345678909``), CNPJs, card
     numbers (14 to 19 digits passing the Luhn check), e-mail addresses and phone
     numbers by placeholders such as ``[CPF_1]``, ``[EMAIL_1]``, ``[TELEFONE_1]``. The same
     text gets the same placeholder. ``mapping`` is ``{placeholder: original}``, so
-    ``unmask(*mask_pii(text)) == text``.
+    ``unmask(*mask_pii(text)) == text``. Given a ``mapping`` from an earlier call (several
+    texts of one prompt), it goes on from it: known originals keep their placeholder, new
+    ones get the next numbers; the mapping returned holds both.
 
 ``unmask(text, mapping) -> str``
     Puts the originals back (in a model's answer, for instance).
@@ -114,12 +116,19 @@ def _find(text, kinds):
     return found
 
 
-def mask_pii(text, kinds=KINDS):
+def mask_pii(text, kinds=KINDS, *, mapping=None):
     """``(masked_text, {placeholder: original})``; see the module docstring."""
     text = "" if text is None else str(text)
-    mapping = {}
+    mapping = dict(mapping or {})
     by_value = {}
     counters = dict.fromkeys(_LABELS, 0)
+    kind_of = {label: kind for kind, label in _LABELS.items()}
+    for placeholder, original in mapping.items():
+        label, _sep, number = placeholder.strip("[]").rpartition("_")
+        kind = kind_of.get(label)
+        if kind and number.isdigit():
+            by_value[(kind, original)] = placeholder
+            counters[kind] = max(counters[kind], int(number))
     pieces = []
     last = 0
     for start, end, kind in _find(text, set(kinds)):

@@ -524,7 +524,7 @@ _QUOTE = "\\\\?[\"'\u201c\u201d\u2018\u2019`]"  # straight or typographic, maybe
 _ANSWER_KEYS = alt(
     "stage|stage_id|etapa|estagio|fase|user_id|team_id|vendedor|responsavel|salesperson|assigned_to|ai_[a-z_]+|"
     "temperature|temperatura|score|pontuacao|nota|intent|intencao|probability|probabilidade|priority|prioridade|"
-    "needs_human|opt_out|spam|reason|motivo|catalog_matches|timeframe|role|papel|tool_calls|function_call|"
+    "needs_human|opt_out_quote|opt_out|spam|reason|motivo|catalog_matches|timeframe|role|papel|tool_calls|function_call|"
     "actions?|acao|acoes|is_won|won|ganho|active|expected_revenue"
 )
 _WHO = alt("customer|user|cliente|usuario")

@@ -528,6 +528,45 @@ class TestAiLlm(LlmCase):
         self.env.invalidate_all()
         self.assertEqual(self.decisions(lead).mapped("state"), ["queued"], "queued work is never purged")
 
+    def test_the_models_opt_out_counts_only_for_the_newest_message(self):
+        wa_id = "5521991235077"
+        lead = self.send("wamid.OO1", "oi, tudo bem?", wa_id=wa_id, name="Olivia")
+        self.llm.queue(200, completion(answer(intent="other", temperature="cold", score=10, interest="")))
+        self.run_llm()
+        self.assertEqual(self.send("wamid.OO2", "SAIR", wa_id=wa_id, name="Olivia"), lead)
+        identity = self.env["crm.ai.identity"].search([("channel_id", "=", self.wa.id), ("key", "=", wa_id)])
+        self.assertTrue(identity.opt_out, "the rules read the opt-out in the newest message")
+        self.assertFalse(self.decisions(lead, state="queued"), "no model call for an opt-out")
+        # She gives her consent back.
+        identity.opt_out = False
+        self.env["phone.blacklist"].sudo()._remove([f"+{wa_id}"])
+        self.assertFalse(self.env["phone.blacklist"].search_count([("number", "=", f"+{wa_id}")]))
+
+        self.assertEqual(self.send("wamid.OO3", "quero saber o preço", wa_id=wa_id, name="Olivia"), lead)
+        self.assertFalse(identity.opt_out)
+        # The model reads the whole conversation and answers with the old "SAIR".
+        stale = answer(opt_out=True, opt_out_quote="SAIR", intent="other", temperature="cold", score=0, interest="")
+        self.llm.queue(200, completion(stale))
+        self.run_llm()
+        self.assertEqual(lead.ai_state, "llm")
+        self.assertFalse(identity.opt_out, "an old opt-out is not read again after consent was given back")
+        self.assertFalse(self.env["phone.blacklist"].search_count([("number", "=", f"+{wa_id}")]))
+        self.assertEqual(lead.ai_intent, "price", "the rules' verdict stands where the model's rested on the opt-out")
+        self.assertNotEqual(lead.ai_score, 0)
+
+        prompt = self.user_prompt(self.llm_requests()[-1])
+        earlier = prompt.split(llm_prompt.EARLIER_OPEN_MARKER)[1].split(llm_prompt.EARLIER_CLOSE_MARKER)[0]
+        newest = prompt.split(llm_prompt.OPEN_MARKER)[1].split(llm_prompt.CLOSE_MARKER)[0]
+        self.assertIn("SAIR", earlier)
+        self.assertEqual(newest.strip(), "quero saber o preço", "the newest message is shown apart")
+
+        # Quoting the newest message, the model's opt-out counts (a request the rules do not know).
+        self.send("wamid.OO4", "por favor não me incomodem mais com isso", wa_id=wa_id, name="Olivia")
+        self.llm.queue(200, completion({**stale, "opt_out_quote": "não me incomodem mais"}))
+        self.run_llm()
+        self.assertTrue(identity.opt_out)
+        self.assertTrue(self.env["phone.blacklist"].search_count([("number", "=", f"+{wa_id}")]))
+
     def test_settings_test_connection(self):
         self.llm.queue(200, completion(answer(intent="price", temperature="warm", score=50)))
         settings = self.env["res.config.settings"].create({})

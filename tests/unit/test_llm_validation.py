@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from crm_ai_services.llm_validation import merge, parse_json_object, validate_answer
+from crm_ai_services.llm_validation import merge, opt_out_quote_in, parse_json_object, validate_answer
 from crm_ai_services.rules_engine import classify
 
 GOOD = {
@@ -198,11 +198,75 @@ def test_opt_out_and_spam_from_the_rules_are_always_honoured(text):
     assert (merged["score"], merged["temperature"], merged["intent"]) == (0, "cold", "other")
 
 
-def test_opt_out_seen_by_the_model_only_is_honoured_too():
-    rules = classify("por favor, não me incomodem com isso")
-    merged = merge({**validate_answer(GOOD)[0], "opt_out": True}, rules)
+def test_opt_out_seen_by_the_model_only_is_honoured_with_a_quote_of_the_newest_message():
+    text = "por favor, não me incomodem com isso"
+    rules = classify(text)
+    assert rules.opt_out is False
+    llm = {**validate_answer(GOOD)[0], "opt_out": True, "opt_out_quote": "Não me incomodem"}
+    merged = merge(llm, rules, latest=text)
     assert merged["opt_out"] is True
     assert merged["score"] == 0
+    assert merged["needs_human"] is False
+
+
+OLD_OPT_OUT = ["SAIR", "Voltei, pode mandar as ofertas de novo", "quero saber o preço do Onix"]
+
+
+@pytest.mark.parametrize("quote", ["SAIR", "sair", "", "quero parar", "não quero mais receber", None])
+def test_the_models_opt_out_about_older_messages_is_ignored(quote):
+    rules = classify(OLD_OPT_OUT, latest=OLD_OPT_OUT[-1])
+    assert rules.opt_out is False
+    llm = {**validate_answer(GOOD)[0], "opt_out": True, "intent": "other", "temperature": "cold", "score": 0}
+    if quote is not None:
+        llm["opt_out_quote"] = quote
+    merged = merge(llm, rules, latest=OLD_OPT_OUT[-1])
+    assert merged["opt_out"] is False
+    # the model's verdict was shaped by the opt-out: the rules' intent and score stand
+    assert (merged["intent"], merged["score"], merged["temperature"]) == (rules.intent, rules.score, rules.temperature)
+    assert merged["intent"] == "price"
+    assert "ignorado" in merged["reason"]
+
+
+def test_without_the_newest_message_the_model_cannot_opt_out():
+    rules = classify("pare", latest="")
+    llm = {**validate_answer(GOOD)[0], "opt_out": True, "opt_out_quote": "pare"}
+    assert merge(llm, rules)["opt_out"] is False
+    assert merge(llm, rules, latest="")["opt_out"] is False
+    assert merge(llm, rules, latest=["oi", "pare"])["opt_out"] is True  # a burst: any of its messages
+
+
+def test_the_rules_opt_out_stands_whatever_the_model_quotes():
+    rules = classify(["quero saber o preço", "SAIR"], latest="SAIR")
+    assert rules.opt_out is True
+    merged = merge({**validate_answer(GOOD)[0], "opt_out": False}, rules, latest="SAIR")
+    assert merged["opt_out"] is True
+    assert (merged["score"], merged["intent"]) == (0, "other")
+
+
+@pytest.mark.parametrize(
+    ("quote", "latest", "found"),
+    [
+        ("“Me tira dessa lista!”", "ok... me tira dessa lista, por favor", True),
+        ("nao quero mais receber", "Não quero MAIS receber", True),
+        ("sai", "quero sair para ver o carro", False),  # whole words only
+        ("ok", "ok", False),  # too short to mean anything
+        ("SAIR", ["SAIR"], True),
+        ("SAIR", "", False),
+    ],
+)
+def test_opt_out_quote_lookup(quote, latest, found):
+    assert opt_out_quote_in(quote, latest) is found
+
+
+def test_opt_out_quote_is_validated_as_text():
+    data, errors = validate_answer({**GOOD, "opt_out": True, "opt_out_quote": "  SAIR\u202e  " + "x" * 500})
+    assert data["opt_out_quote"].startswith("SAIR x")
+    assert len(data["opt_out_quote"]) == 200
+    data, errors = validate_answer({**GOOD, "opt_out_quote": ["SAIR"]})
+    assert "opt_out_quote" not in data
+    assert "opt_out_quote: not a text" in errors
+    data, _errors = validate_answer({**GOOD, "opt_out_quote": "[TELEFONE_1] SAIR"}, mapping={"[TELEFONE_1]": "119"})
+    assert data["opt_out_quote"] == "119 SAIR"
 
 
 def test_job_seekers_stay_capped():

@@ -77,3 +77,11 @@ def test_unmask_leaves_unknown_placeholders_and_handles_empty_input():
     assert unmask("", {"[CPF_1]": "x"}) == ""
     assert unmask("sem nada", {}) == "sem nada"
     assert mask_pii(None) == ("", {})
+
+
+def test_mask_pii_goes_on_from_an_earlier_mapping():
+    first, mapping = mask_pii("ana@x.com e 11 98765-4321")
+    second, mapping = mask_pii("bia@y.com ou ana@x.com", mapping=mapping)
+    assert first == "[EMAIL_1] e [TELEFONE_1]"
+    assert second == "[EMAIL_2] ou [EMAIL_1]", "a known original keeps its placeholder, a new one the next number"
+    assert unmask(first + " | " + second, mapping) == "ana@x.com e 11 98765-4321 | bia@y.com ou ana@x.com"
