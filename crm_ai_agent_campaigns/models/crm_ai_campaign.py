@@ -5,6 +5,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools.safe_eval import safe_eval
 
 from ..services.render import render_text
+from .crm_ai_campaign_recipient import EXCLUSION_REASONS
 from .crm_ai_followup_sequence import _lead_values, _unfilled_variables
 
 _logger = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ class CrmAiCampaign(models.Model):
     excluded_no_consent_count = fields.Integer(compute="_compute_statistics", string="No Consent")
     excluded_no_address_count = fields.Integer(compute="_compute_statistics", string="No Address")
     excluded_duplicate_count = fields.Integer(compute="_compute_statistics", string="Duplicates")
+    excluded_in_service_count = fields.Integer(compute="_compute_statistics", string="In Service")
+    excluded_closed_count = fields.Integer(compute="_compute_statistics", string="Closed Leads")
     to_send_count = fields.Integer(compute="_compute_statistics", string="Waiting")
     queued_count = fields.Integer(compute="_compute_statistics", string="Queued")
     sent_count = fields.Integer(compute="_compute_statistics", string="Sent")
@@ -126,7 +129,7 @@ class CrmAiCampaign(models.Model):
             stats = data.get(campaign.id, {})
             campaign.excluded_count = stats.get("excluded", 0)
             campaign.recipient_count = sum(v for k, v in stats.items() if not k.startswith("excluded"))
-            for reason in ("opt_out", "blacklisted", "no_consent", "no_address", "duplicate"):
+            for reason, __ in EXCLUSION_REASONS:
                 campaign[f"excluded_{reason}_count"] = stats.get(f"excluded_{reason}", 0)
             campaign.to_send_count = stats.get("to_send", 0)
             campaign.queued_count = stats.get("queued", 0)

@@ -13,6 +13,9 @@ EXCLUSION_REASONS = [
     ("no_consent", "No marketing consent"),
     ("no_address", "No address on the channel"),
     ("duplicate", "Same person twice"),
+    # Found when the message is about to leave (channel campaigns): automated messages stop there.
+    ("in_service", "In Service"),
+    ("closed", "Lead closed"),
 ]
 STATES = [
     ("to_send", "Waiting"),
@@ -212,7 +215,12 @@ class CrmAiCampaignRecipient(models.Model):
         return False
 
     def _ai_exclusion_reason(self, at_send=False):
-        """Why this recipient must not get the campaign now (opt-out, blacklist and consent re-checked)."""
+        """Why this recipient must not get the campaign now (opt-out, blacklist and consent re-checked).
+
+        ``at_send``: the message is about to leave; on a messaging channel, a lead that a salesperson
+        attends (``in_service``) or that is closed (``closed``) is skipped too, as by every automated
+        message. Such recipients are excluded, not failed: nothing went wrong.
+        """
         self.ensure_one()
         if self.exclusion_reason:
             return self.exclusion_reason
@@ -220,7 +228,13 @@ class CrmAiCampaignRecipient(models.Model):
         if not lead:
             return "no_address"
         data = self._ai_exclusion_data(self.campaign_id, lead)
-        return self._ai_reason_from(data, self.campaign_id, lead, self.identity_id, self.address, self.partner_id.id)
+        reason = self._ai_reason_from(data, self.campaign_id, lead, self.identity_id, self.address, self.partner_id.id)
+        if reason or not at_send or self.campaign_id.channel_kind == "email":
+            return reason
+        lead = lead.sudo()
+        if not lead._ai_can_auto_send():
+            return "in_service" if lead.ai_service_date or lead.ai_temperature == "in_service" else "closed"
+        return False
 
     def _ai_send(self):
         """Queue the campaign message of this recipient; an exclusion found now is recorded instead."""

@@ -61,11 +61,38 @@ class TestAutomatedOrigins(CampaignsCase):
         self.Campaign._cron_send_campaigns()
         recipient = campaign.recipient_ids
         self.assertFalse(recipient.message_id)
-        self.assertIn("salesperson attends", recipient.error)
+        # Skipped on purpose, not failed: excluded, with the reason.
+        self.assertEqual((recipient.state, recipient.exclusion_reason), ("excluded", "in_service"))
+        self.assertFalse(recipient.error)
+        self.assertEqual((campaign.excluded_in_service_count, campaign.excluded_count), (1, 1))
+        self.assertEqual((campaign.failed_count, campaign.recipient_count), (0, 0))
+        self.assertEqual(campaign.state, "done")
         self.assertFalse(self.Message.search_count([("origin", "=", "campaign")]))
         self.assertFalse(
             lead.message_ids.filtered(lambda m: "Temos novidades" in str(m.body)), "nothing posted that never leaves"
         )
+
+    def test_campaign_skips_closed_leads_and_still_reaches_the_others(self):
+        won = self.wa_inbound("wamid.AO3", wa_id="5511955550003", name="Carla Dias")
+        lost = self.wa_inbound("wamid.AO4", wa_id="5511955550004", name="Davi Rocha")
+        open_lead = self.wa_inbound("wamid.AO5", wa_id="5511955550005", name="Eva Lopes")
+        campaign = self.whatsapp_campaign(won)
+        for lead in (lost, open_lead):
+            self.env["crm.ai.consent"].create({"partner_id": lead.partner_id.id, "proof": "Respondeu SIM."})
+        campaign.segment_domain = repr([("id", "in", (won | lost | open_lead).ids)])
+        campaign.action_send_now()
+        self.assertEqual(campaign.recipient_count, 3)
+        # Closed between the list and the sending.
+        won.sudo().stage_id = self.env["crm.stage"].search([("is_won", "=", True)], limit=1)
+        lost.sudo().action_archive()
+        self.Campaign._cron_send_campaigns()
+        by_lead = {r.lead_id: r for r in campaign.with_context(active_test=False).recipient_ids}
+        for lead in (won, lost):
+            self.assertEqual((by_lead[lead].state, by_lead[lead].exclusion_reason), ("excluded", "closed"))
+            self.assertFalse(by_lead[lead].message_id)
+        self.assertEqual(by_lead[open_lead].state, "queued")
+        self.assertEqual((campaign.excluded_closed_count, campaign.failed_count), (2, 0))
+        self.assertEqual((campaign.recipient_count, campaign.queued_count), (1, 1))
 
     def test_queued_follow_up_stops_when_a_salesperson_attends(self):
         lead = self.warm_lead()
