@@ -94,8 +94,16 @@ class CrmAiChannelProviderWhatsappCloud(models.AbstractModel):
         to = message.recipient_key
         if message.template_id:
             template = message.template_id
+            template._ai_check_header_media()  # before any upload: a clear error, nothing sent to Meta
+            media_file = (
+                template._ai_header_media_attachment() if template.header_format in outbound.MEDIA_HEADERS else None
+            )
+            media_id = self._ai_upload_media(channel, media_file) if media_file else None
             body = whatsapp_cloud.build_template(
-                to, template.name, template.language, template._ai_components(message._ai_template_values())
+                to,
+                template.name,
+                template.language,
+                template._ai_components(message._ai_template_values(), media_id=media_id),
             )
         elif message.attachment_ids:
             attachment = message.attachment_ids[:1]

@@ -24,6 +24,13 @@ VARIABLE_SOURCES = [
     ("lead_name", "Lead title"),
     ("interest", "Customer interest"),
 ]
+HEADER_FORMATS = [
+    ("text", "Text"),
+    ("image", "Image"),
+    ("video", "Video"),
+    ("document", "Document"),
+    ("location", "Location"),
+]
 
 
 class CrmAiTemplate(models.Model):
@@ -62,7 +69,37 @@ class CrmAiTemplate(models.Model):
         default="utility",
     )
     external_id = fields.Char(string="Meta Template ID", readonly=True, copy=False)
+    header_format = fields.Selection(
+        HEADER_FORMATS,
+        string="Header Type",
+        default="text",
+        required=True,
+        help="Kind of header registered at Meta; image, video and document headers need a media at each send.",
+    )
     header = fields.Char(help="Text header, with {{1}} style placeholders.")
+    header_media_file = fields.Binary(
+        string="Header File",
+        attachment=True,
+        copy=False,
+        help="Default media sent in the header; uploaded at each send.",
+    )
+    header_media_filename = fields.Char(
+        string="Header File Name", help="Name of the header file; the customer sees it on a document header."
+    )
+    header_media_url = fields.Char(
+        string="Header Media URL", help="Public https link to the default header media, used when no file is set."
+    )
+    header_example_url = fields.Char(
+        string="Header Example",
+        readonly=True,
+        copy=False,
+        help="Sample media submitted to Meta for review (a temporary link, never sent to customers).",
+    )
+    url_buttons = fields.Json(
+        string="URL Buttons",
+        readonly=True,
+        help="Buttons whose URL ends with a variable, as imported from Meta: [{index, text, url}].",
+    )
     body = fields.Text(required=True, help="Body text with placeholders {{1}}, {{2}}... (or named ones).")
     footer = fields.Char()
     buttons = fields.Char(help="Quick reply / call to action button labels, for information.")
@@ -100,7 +137,7 @@ class CrmAiTemplate(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if {"header", "body"} & set(vals):
+        if {"header", "header_format", "body", "url_buttons"} & set(vals):
             self._ai_sync_variables()
         return res
 
@@ -121,11 +158,57 @@ class CrmAiTemplate(models.Model):
     # ------------------------------------------------------------
 
     def _ai_placeholders(self):
-        """``[(component, key)]`` in the order Meta expects them."""
+        """``[(component, key)]`` in the order Meta expects them; a URL button's key is its index."""
         self.ensure_one()
-        return [("header", key) for key in outbound.template_placeholders(self.header)] + [
-            ("body", key) for key in outbound.template_placeholders(self.body)
-        ]
+        header = outbound.template_placeholders(self.header) if self.header_format == "text" else []
+        return (
+            [("header", key) for key in header]
+            + [("body", key) for key in outbound.template_placeholders(self.body)]
+            + [("button", str(button["index"])) for button in self._ai_url_buttons()]
+        )
+
+    def _ai_url_buttons(self):
+        self.ensure_one()
+        return [b for b in self.url_buttons or [] if isinstance(b, dict) and str(b.get("index", "")).isdigit()]
+
+    def _ai_variable_label(self, component, key):
+        self.ensure_one()
+        if component == "button":
+            text = next((b.get("text") for b in self._ai_url_buttons() if str(b["index"]) == key), "") or key
+            return _("End of the URL of button %s", text)
+        return _("Variable %s", key) if key.isdigit() else key.replace("_", " ").capitalize()
+
+    def _ai_header_media_attachment(self):
+        """The ``ir.attachment`` holding the default header file, if any."""
+        self.ensure_one()
+        if not self.header_media_file:
+            return self.env["ir.attachment"]
+        return (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [("res_model", "=", self._name), ("res_field", "=", "header_media_file"), ("res_id", "=", self.id)],
+                limit=1,
+            )
+        )
+
+    def _ai_check_header_media(self):
+        """Raise a UserError when the media header has no media: Meta would refuse the message."""
+        for template in self:
+            if template.header_format == "location":
+                raise UserError(_("Template %s has a location header, which cannot be sent yet.", template.name))
+            if template.header_format in outbound.MEDIA_HEADERS and not (
+                template.header_media_file or template.header_media_url
+            ):
+                raise UserError(
+                    _(
+                        "Template %(template)s needs a header media (%(format)s): set its header file or URL first.",
+                        template=template.display_name,
+                        format=dict(template._fields["header_format"]._description_selection(template.env))[
+                            template.header_format
+                        ],
+                    )
+                )
 
     def _ai_sync_variables(self):
         """One variable line per placeholder of the texts; labels and sources kept."""
@@ -145,7 +228,7 @@ class CrmAiTemplate(models.Model):
                                 "component": component,
                                 "key": key,
                                 "sequence": sequence,
-                                "name": _("Variable %s", key) if key.isdigit() else key.replace("_", " ").capitalize(),
+                                "name": template._ai_variable_label(component, key),
                             }
                         )
                     )
@@ -165,12 +248,35 @@ class CrmAiTemplate(models.Model):
         body = outbound.render_template(self.body, {k: v for (c, k), v in values.items() if c == "body"})
         return "\n\n".join(p for p in (header, body, self.footer or "") if p)
 
-    def _ai_components(self, values):
-        """Graph API ``components`` for the given ``{(component, key): text}``."""
+    def _ai_components(self, values, media_id=None):
+        """Graph API ``components`` for the given ``{(component, key): text}``.
+
+        ``media_id``: the header file already uploaded to WhatsApp; otherwise the header
+        media URL is sent as a link. Raises a UserError when a media header has no media.
+        """
         self.ensure_one()
-        header = [(key, values.get(("header", key), "")) for c, key in self._ai_placeholders() if c == "header"]
-        body = [(key, values.get(("body", key), "")) for c, key in self._ai_placeholders() if c == "body"]
-        return outbound.template_components(header, body)
+        self._ai_check_header_media()
+        placeholders = self._ai_placeholders()
+        by_component = {
+            component: [(key, values.get((component, key), "")) for c, key in placeholders if c == component]
+            for component in ("header", "body", "button")
+        }
+        media = {}
+        if self.header_format in outbound.MEDIA_HEADERS:
+            media = {"id": media_id} if media_id else {"link": self.header_media_url}
+            media["filename"] = self.header_media_filename
+        try:
+            return outbound.template_components(
+                by_component["header"],
+                by_component["body"],
+                header_format=self.header_format,
+                header_media=media,
+                button_values=by_component["button"],
+            )
+        except outbound.TemplateError as exc:
+            raise UserError(
+                _("Template %(template)s cannot be sent: %(reason)s", template=self.name, reason=exc)
+            ) from exc
 
     @api.model
     def _ai_sync_channel(self, channel):
@@ -211,6 +317,9 @@ class CrmAiTemplate(models.Model):
             "category": vals["category"] if vals["category"] in ("utility", "marketing", "authentication") else False,
             "external_id": vals["external_id"] or False,
             "header": vals["header"] or False,
+            "header_format": vals["header_format"] if vals["header_format"] in dict(HEADER_FORMATS) else "text",
+            "header_example_url": vals["header_example"] or False,
+            "url_buttons": vals["url_buttons"] or False,
             "body": vals["body"] or vals["name"],
             "footer": vals["footer"] or False,
             "buttons": ", ".join(b for b in vals["buttons"] if b) or False,
@@ -233,8 +342,12 @@ class CrmAiTemplateVariable(models.Model):
 
     template_id = fields.Many2one("crm.ai.template", required=True, ondelete="cascade", index=True)
     sequence = fields.Integer(default=10)
-    component = fields.Selection([("header", "Header"), ("body", "Body")], required=True, default="body")
-    key = fields.Char(required=True, help="Placeholder: 1 for {{1}}, or the name of a named parameter.")
+    component = fields.Selection(
+        [("header", "Header"), ("body", "Body"), ("button", "URL Button")], required=True, default="body"
+    )
+    key = fields.Char(
+        required=True, help="Placeholder: 1 for {{1}}, or the name of a named parameter; for a URL button, its index."
+    )
     name = fields.Char(string="Label", required=True, translate=True)
     source = fields.Selection(
         VARIABLE_SOURCES,

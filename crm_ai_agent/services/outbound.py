@@ -102,14 +102,37 @@ def render_template(text, values):
     return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text or "")
 
 
-def template_components(header_values, body_values):
-    """Graph API ``components`` for text parameters.
+MEDIA_HEADERS = ("image", "video", "document")
 
-    ``*_values`` are lists of ``(key, text)``; numeric keys are positional
-    parameters, other keys named ones (``parameter_name``).
+
+class TemplateError(ValueError):
+    """A template cannot be sent as configured (e.g. its media header has no media)."""
+
+
+def template_components(header_values, body_values, header_format="text", header_media=None, button_values=None):
+    """Graph API ``components`` of a template message.
+
+    ``header_values`` / ``body_values`` are lists of ``(key, text)``; numeric keys are
+    positional parameters, other keys named ones (``parameter_name``). A header of
+    ``header_format`` image/video/document needs ``header_media``: ``{"link": url}`` or
+    ``{"id": media_id}``, plus ``filename`` for a document. ``button_values`` are
+    ``(index, suffix)`` for the URL buttons whose URL ends with a variable.
+    Raises :class:`TemplateError` when a media header has no media.
     """
+    header_format = (header_format or "text").lower()
+    if header_format not in ("text", *MEDIA_HEADERS):
+        raise TemplateError(f"{header_format} headers are not supported")
     components = []
-    for ctype, values in (("header", header_values), ("body", body_values)):
+    if header_format in MEDIA_HEADERS:
+        media = {k: str(v) for k, v in (header_media or {}).items() if v and k in ("link", "id", "filename")}
+        if not (media.get("link") or media.get("id")):
+            raise TemplateError(f"the {header_format} header of this template needs a media (a file or a URL)")
+        if header_format != "document":
+            media.pop("filename", None)
+        if "id" in media:
+            media.pop("link", None)
+        components.append({"type": "header", "parameters": [{"type": header_format, header_format: media}]})
+    for ctype, values in (("header", header_values if header_format == "text" else []), ("body", body_values)):
         if not values:
             continue
         params = []
@@ -119,6 +142,15 @@ def template_components(header_values, body_values):
                 param["parameter_name"] = str(key)
             params.append(param)
         components.append({"type": ctype, "parameters": params})
+    for index, suffix in button_values or []:
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": str(index),
+                "parameters": [{"type": "text", "text": str(suffix or "")}],
+            }
+        )
     return components
 
 
@@ -130,20 +162,35 @@ def parse_graph_template(data):
     language = str(data.get("language") or "").strip()
     if not name or not language:
         return None
-    header = body = footer = ""
+    header = body = footer = header_example = ""
+    header_format = "text"
     buttons = []
+    url_buttons = []
     for component in data.get("components") or []:
         if not isinstance(component, dict):
             continue
         ctype = str(component.get("type") or "").upper()
-        if ctype == "HEADER" and str(component.get("format") or "TEXT").upper() == "TEXT":
-            header = str(component.get("text") or "")
+        if ctype == "HEADER":
+            header_format = str(component.get("format") or "TEXT").lower()
+            if header_format == "text":
+                header = str(component.get("text") or "")
+            example = component.get("example") if isinstance(component.get("example"), dict) else {}
+            handles = example.get("header_handle") or example.get("header_url") or []
+            if isinstance(handles, str):
+                handles = [handles]
+            header_example = str(handles[0]) if handles and header_format in MEDIA_HEADERS else ""
         elif ctype == "BODY":
             body = str(component.get("text") or "")
         elif ctype == "FOOTER":
             footer = str(component.get("text") or "")
         elif ctype == "BUTTONS":
-            buttons = [str(b.get("text") or "") for b in component.get("buttons") or [] if isinstance(b, dict)]
+            entries = [b for b in component.get("buttons") or [] if isinstance(b, dict)]
+            buttons = [str(b.get("text") or "") for b in entries]
+            url_buttons = [
+                {"index": index, "text": str(b.get("text") or ""), "url": str(b.get("url") or "")}
+                for index, b in enumerate(entries)
+                if str(b.get("type") or "").upper() == "URL" and template_placeholders(str(b.get("url") or ""))
+            ]
     return {
         "name": name,
         "language": language,
@@ -151,7 +198,10 @@ def parse_graph_template(data):
         "category": str(data.get("category") or "").lower(),
         "external_id": str(data.get("id") or ""),
         "header": header,
+        "header_format": header_format,
+        "header_example": header_example,
         "body": body,
         "footer": footer,
         "buttons": buttons,
+        "url_buttons": url_buttons,
     }

@@ -411,6 +411,104 @@ class TestOutbound(OutboundCase):
             ],
         )
 
+    def test_template_with_image_header_and_url_button(self):
+        """Synced from Meta with an IMAGE header and a dynamic URL button: header media and suffix are sent."""
+        self.wa.whatsapp_business_account_id = "WABA1"
+        self.fake.queue(
+            200,
+            {
+                "data": [
+                    {
+                        "id": "T9",
+                        "name": "oferta_onix",
+                        "language": "pt_BR",
+                        "status": "APPROVED",
+                        "category": "MARKETING",
+                        "components": [
+                            {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["https://scontent/x"]}},
+                            {"type": "BODY", "text": "Olá {{1}}, sua proposta está pronta."},
+                            {
+                                "type": "BUTTONS",
+                                "buttons": [
+                                    {"type": "QUICK_REPLY", "text": "Quero"},
+                                    {"type": "URL", "text": "Ver proposta", "url": "https://loja.example/p/{{1}}"},
+                                ],
+                            },
+                        ],
+                    }
+                ]
+            },
+        )
+        self.wa.with_user(self.manager).action_sync_whatsapp_templates()
+        template = self.env["crm.ai.template"].search([("channel_id", "=", self.wa.id), ("name", "=", "oferta_onix")])
+        self.assertEqual(template.header_format, "image")
+        self.assertEqual(template.header_example_url, "https://scontent/x")
+        self.assertEqual([(v.component, v.key) for v in template.variable_ids], [("body", "1"), ("button", "1")])
+        template.variable_ids.filtered(lambda v: v.component == "body").source = "contact_first_name"
+        template.variable_ids.filtered(lambda v: v.component == "button").default_value = "onix-2025"
+        lead, start = self._window_lead()
+        self.fake.requests.clear()
+        with freeze_time(start + timedelta(hours=24, minutes=1)):
+            Wizard = self.env["crm.ai.reply.wizard"].with_user(self.salesman_1).with_context(default_lead_id=lead.id)
+            wizard = Wizard.create({"template_id": template.id})
+            self.assertEqual(wizard.variable_ids.mapped("value"), ["Maria", "onix-2025"])
+            with self.assertRaisesRegex(UserError, r"needs a header media \(Image\): set its header file or URL"):
+                wizard.action_send()
+            self.assertFalse(self.Message.search_count([("lead_id", "=", lead.id), ("direction", "=", "out")]))
+            # Set after queueing: still refused before anything reaches Meta.
+            template.write({"header_media_file": base64.b64encode(PNG), "header_media_filename": "onix.png"})
+            wizard.action_send()
+            template.header_media_file = False
+            with self.assertLogs(OUTBOUND_LOGGER, "WARNING"):
+                self.send_queue()
+            row = self.Message.search([("lead_id", "=", lead.id), ("direction", "=", "out")])
+            self.assertEqual(row.delivery_state, "failed")
+            self.assertIn("set its header file or URL", row.error)
+            self.assertFalse(self.fake.requests, "nothing sent to Meta without the header media")
+            # By file: uploaded, then referenced by its media id.
+            template.write({"header_media_file": base64.b64encode(PNG), "header_media_filename": "onix.png"})
+            Wizard.create({"template_id": template.id}).action_send()
+            self.send_queue()
+            # By URL.
+            template.write({"header_media_file": False, "header_media_url": "https://cdn.example.com/onix.jpg"})
+            Wizard.create({"template_id": template.id}).action_send()
+            self.send_queue()
+        self.assertEqual(
+            [r["path"] for r in self.fake.requests],
+            ["/1234567890/media", "/1234567890/messages", "/1234567890/messages"],
+        )
+        self.assertIn(PNG, self.sent("/media")[0]["raw"])
+        rows = self.Message.search([("lead_id", "=", lead.id), ("direction", "=", "out")], order="id")
+        self.assertEqual(rows.mapped("delivery_state"), ["failed", "sent", "sent"])
+        sent = [r["body"] for r in self.sent("/messages")]
+        media_id = sent[0]["template"]["components"][0]["parameters"][0]["image"].get("id", "")
+        self.assertRegex(media_id, r"^MEDIA\d+$", "the uploaded file's id from /media")
+        expected = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": "5511987654321",
+            "type": "template",
+            "template": {
+                "name": "oferta_onix",
+                "language": {"code": "pt_BR"},
+                "components": [
+                    {"type": "header", "parameters": [{"type": "image", "image": {"id": media_id}}]},
+                    {"type": "body", "parameters": [{"type": "text", "text": "Maria"}]},
+                    {
+                        "type": "button",
+                        "sub_type": "url",
+                        "index": "1",
+                        "parameters": [{"type": "text", "text": "onix-2025"}],
+                    },
+                ],
+            },
+            "biz_opaque_callback_data": f"crm_ai:{rows[1].id}",
+        }
+        self.assertEqual(sent[0], expected)
+        expected["template"]["components"][0]["parameters"][0]["image"] = {"link": "https://cdn.example.com/onix.jpg"}
+        expected["biz_opaque_callback_data"] = f"crm_ai:{rows[2].id}"
+        self.assertEqual(sent[1], expected)
+
     def test_window_closes_while_queued(self):
         """Written at 23:59, still queued at 24:01 (provider down): not sent as free text, failed visibly."""
         lead, start = self._window_lead()

@@ -130,6 +130,7 @@ class CrmAiReplyWizard(models.TransientModel):
             raise UserError(_("This lead has no channel conversation to reply to."))
         template = self.template_id
         if template:
+            template._ai_check_header_media()
             missing = self.variable_ids.filtered(lambda v: not (v.value or "").strip())
             if missing:
                 raise UserError(_("Fill in the template variables: %s", ", ".join(missing.mapped("name"))))
@@ -153,7 +154,9 @@ class CrmAiReplyWizardVariable(models.TransientModel):
 
     wizard_id = fields.Many2one("crm.ai.reply.wizard", required=True, ondelete="cascade")
     sequence = fields.Integer()
-    component = fields.Selection([("header", "Header"), ("body", "Body")], required=True, default="body")
+    component = fields.Selection(
+        [("header", "Header"), ("body", "Body"), ("button", "URL Button")], required=True, default="body"
+    )
     key = fields.Char(required=True)
     name = fields.Char(string="Variable", readonly=True)
     value = fields.Char()

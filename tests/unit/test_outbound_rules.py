@@ -111,6 +111,99 @@ def test_parse_graph_template():
     assert outbound.parse_graph_template("nope") is None
 
 
+def test_template_components_body_only():
+    assert outbound.template_components([], [("1", "Ana")]) == [
+        {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}
+    ]
+
+
+def test_template_components_image_header_by_link_and_url_button():
+    components = outbound.template_components(
+        [],
+        [("1", "Ana")],
+        header_format="IMAGE",
+        header_media={"link": "https://cdn.example.com/onix.jpg", "filename": "ignored.jpg"},
+        button_values=[("1", "proposta/12")],
+    )
+    assert components == [
+        {"type": "header", "parameters": [{"type": "image", "image": {"link": "https://cdn.example.com/onix.jpg"}}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]},
+        {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "proposta/12"}]},
+    ]
+
+
+def test_template_components_document_header_by_id_with_filename():
+    components = outbound.template_components(
+        [], [], header_format="document", header_media={"id": "MEDIA1", "link": "https://x", "filename": "proposta.pdf"}
+    )
+    assert components == [
+        {
+            "type": "header",
+            "parameters": [{"type": "document", "document": {"id": "MEDIA1", "filename": "proposta.pdf"}}],
+        }
+    ]
+    video = outbound.template_components([], [], header_format="video", header_media={"id": "V1"})
+    assert video[0]["parameters"] == [{"type": "video", "video": {"id": "V1"}}]
+
+
+def test_template_components_text_header_variable():
+    assert outbound.template_components([("1", "Maria")], [], header_format="text") == [
+        {"type": "header", "parameters": [{"type": "text", "text": "Maria"}]}
+    ]
+    # A media header has no text parameters, whatever is passed.
+    components = outbound.template_components([("1", "x")], [], header_format="image", header_media={"id": "M"})
+    assert components == [{"type": "header", "parameters": [{"type": "image", "image": {"id": "M"}}]}]
+
+
+@pytest.mark.parametrize("media", [None, {}, {"link": ""}, {"filename": "a.pdf"}])
+@pytest.mark.parametrize("header_format", ["image", "video", "document"])
+def test_template_components_media_header_without_media_is_an_error(header_format, media):
+    with pytest.raises(outbound.TemplateError, match=f"{header_format} header"):
+        outbound.template_components([], [("1", "Ana")], header_format=header_format, header_media=media)
+
+
+def test_template_components_location_header_is_refused():
+    with pytest.raises(outbound.TemplateError, match="location"):
+        outbound.template_components([], [], header_format="location")
+
+
+def test_parse_graph_template_keeps_media_header_and_url_buttons():
+    entry = {
+        "id": "7",
+        "name": "oferta",
+        "language": "pt_BR",
+        "status": "APPROVED",
+        "category": "MARKETING",
+        "components": [
+            {"type": "HEADER", "format": "DOCUMENT", "example": {"header_handle": ["https://scontent.example/x.pdf"]}},
+            {"type": "BODY", "text": "Oi {{1}}"},
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    {"type": "QUICK_REPLY", "text": "Sim"},
+                    {"type": "URL", "text": "Ver proposta", "url": "https://loja.example/p/{{1}}"},
+                    {"type": "URL", "text": "Site", "url": "https://loja.example/"},
+                ],
+            },
+        ],
+    }
+    vals = outbound.parse_graph_template(entry)
+    assert vals["header_format"] == "document"
+    assert vals["header_example"] == "https://scontent.example/x.pdf"
+    assert vals["header"] == ""
+    assert vals["buttons"] == ["Sim", "Ver proposta", "Site"]
+    assert vals["url_buttons"] == [{"index": 1, "text": "Ver proposta", "url": "https://loja.example/p/{{1}}"}]
+    text = outbound.parse_graph_template(
+        {"name": "t", "language": "en", "components": [{"type": "HEADER", "format": "TEXT", "text": "Hi {{1}}"}]}
+    )
+    assert (text["header_format"], text["header"], text["header_example"], text["url_buttons"]) == (
+        "text",
+        "Hi {{1}}",
+        "",
+        [],
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     [
