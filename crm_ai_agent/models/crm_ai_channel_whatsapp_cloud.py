@@ -94,7 +94,7 @@ class CrmAiChannelProviderWhatsappCloud(models.AbstractModel):
         to = message.recipient_key
         if message.template_id:
             template = message.template_id
-            template._ai_check_header_media()  # before any upload: a clear error, nothing sent to Meta
+            # a missing media uploads nothing: _ai_components() refuses it before anything reaches Meta
             media_file = (
                 template._ai_header_media_attachment() if template.header_format in outbound.MEDIA_HEADERS else None
             )

@@ -161,7 +161,9 @@ class CrmAiMessage(models.Model):
         if not rows:
             return 0, len(items)
         # One statement: the rows, and the inbox cron's trigger when one of them is to process.
-        cron_id = self._ai_inbox_cron_id()
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(  # cached: no query
+            "crm_ai_agent.ir_cron_process_inbox", raise_if_not_found=True
+        )
         self.env.cr.execute(
             SQL(
                 """
@@ -192,38 +194,9 @@ class CrmAiMessage(models.Model):
         )
         inserted = self.env.cr.fetchall()
         if any(state == "received" for __, state in inserted):
-            self._ai_notify_inbox_cron(cron_id)
+            # the trigger row is in the statement above; wake the cron workers once it is committed
+            self.env.cr.postcommit.add(self.env["ir.cron"].sudo().browse(cron_id)._notifydb)
         return len(inserted), len(items) - len(inserted)
-
-    @api.model
-    def _ai_inbox_cron_id(self):
-        return self.env["ir.model.data"]._xmlid_to_res_id(
-            "crm_ai_agent.ir_cron_process_inbox", raise_if_not_found=True
-        )  # cached
-
-    @api.model
-    def _ai_notify_inbox_cron(self, cron_id):
-        """Wake the cron workers after commit (the trigger row is written by the caller)."""
-        self.env.cr.postcommit.add(self.env["ir.cron"].sudo().browse(cron_id)._notifydb)
-
-    @api.model
-    def _ai_wake_inbox_cron(self):
-        """``ir.cron._trigger()`` for the inbox cron: a trigger row due now, the workers woken after commit."""
-        cron_id = self._ai_inbox_cron_id()
-        now = fields.Datetime.now()
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                cron_id,
-                now,
-                self.env.uid,
-                self.env.uid,
-                now,
-                now,
-            )
-        )
-        self._ai_notify_inbox_cron(cron_id)
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -278,7 +251,7 @@ class CrmAiMessage(models.Model):
         if remaining:
             # Odoo runs a job's batches a few times in a row, then waits for a wake-up (or its next
             # minute): a backlog must wake the cron workers again by itself.
-            self._ai_wake_inbox_cron()
+            self.env.ref("crm_ai_agent.ir_cron_process_inbox").sudo()._trigger()
         self._ai_schedule_retries()
 
     @api.model

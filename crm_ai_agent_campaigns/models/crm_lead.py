@@ -127,20 +127,10 @@ class CrmLead(models.Model):
                 "Automated messages stop once a salesperson attends the conversation or the lead is closed."
             )
         window = self._ai_reply_window(identity)
-        no_attachment = self.env["ir.attachment"]
         if window.mode == outbound.FREE and body:
-            mail_message = self._ai_post_outbound(channel, body, no_attachment, author)
-            rows = Message._ai_queue(
-                channel,
-                identity.key,
-                identity=identity,
-                lead=self,
-                body=body,
-                origin=origin,
-                mail_message=mail_message,
-            )
-            return rows, ""
-        if (
+            text, content = body, {"body": body}
+            template = None
+        elif (
             template
             and template.active
             and template.status == "approved"
@@ -148,16 +138,11 @@ class CrmLead(models.Model):
             and channel._ai_provider()._ai_supports_templates(channel)
         ):
             values = template._ai_default_values(self, template_user)
-            mail_message = self._ai_post_outbound(channel, template._ai_render(values), no_attachment, author, template)
-            rows = Message._ai_queue(
-                channel,
-                identity.key,
-                identity=identity,
-                lead=self,
-                template=template,
-                template_values=values,
-                origin=origin,
-                mail_message=mail_message,
-            )
-            return rows, ""
-        return Message, self._ai_window_text(channel, window)
+            text, content = template._ai_render(values), {"template": template, "template_values": values}
+        else:
+            return Message, self._ai_window_text(channel, window)
+        mail_message = self._ai_post_outbound(channel, text, self.env["ir.attachment"], author, template)
+        rows = Message._ai_queue(
+            channel, identity.key, identity=identity, lead=self, origin=origin, mail_message=mail_message, **content
+        )
+        return rows, ""
