@@ -35,8 +35,8 @@ API (stable):
 import json
 import math
 import re
-import unicodedata
 
+from . import rules_text
 from .emails import normalize_email
 from .llm_prompt import FIELDS
 from .phone import normalize_phone
@@ -69,7 +69,6 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _TRUE = {"true", "1", "yes", "sim", "y"}
 _FALSE = {"false", "0", "no", "nao", "não", "n", ""}
-_NOT_WORD = re.compile(r"[\W_]+")
 _MIN_QUOTE_CHARS = 3  # "end", "sair", "stop": shorter quotes would be found in any message
 
 
@@ -242,10 +241,8 @@ def _catalog_matches(value, catalog_names, errors):
 
 
 def _fold(text):
-    """Lower case, no accents, words separated by one space: how a quote is looked up."""
-    text = unicodedata.normalize("NFKD", str(text or "")).casefold()
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(_NOT_WORD.sub(" ", text).split())
+    """Folded words, one space apart (the rules engine's folding): how a quote is looked up."""
+    return " ".join(rules_text.tokens(rules_text.fold(str(text or ""))))
 
 
 def opt_out_quote_in(quote, latest):

@@ -89,13 +89,10 @@ class CrmLead(models.Model):
     def _ai_opted_out(self):
         """Whether the person asked for no more messages, on any channel: identity flag, phone or e-mail blacklist."""
         self.ensure_one()
-        return bool(self._ai_person_identities().filtered("opt_out")) or self._ai_blacklisted()
-
-    def _ai_blacklisted(self):
-        """Whether one of the person's phone numbers or e-mail addresses is blacklisted."""
-        self.ensure_one()
         lead = self.sudo()
         identities = lead._ai_person_identities()
+        if identities.filtered("opt_out"):
+            return True
         phones = {p for p in [lead.phone_sanitized, lead.partner_id.phone_sanitized, *identities.mapped("phone")] if p}
         if phones and self.env["phone.blacklist"].sudo().search_count([("number", "in", list(phones))], limit=1):
             return True
