@@ -148,6 +148,101 @@ def test_instagram_comment_change_is_event():
     assert item.account_id == IG_ACCOUNT
 
 
+def test_instagram_changes_format_message():
+    """``entry[].changes[]`` with ``field: messages`` and the event as ``value``, timestamp in seconds as a string:
+    the Instagram API with Instagram Login and the App Dashboard's test notifications
+    (developers.facebook.com/docs/instagram-platform/webhooks/examples,
+    .../messenger-platform/webhooks/webhook-events/messaging_postbacks)."""
+    item = one("instagram", "changes_message.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.external_id.startswith("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOkNIQU5HRVMw")
+    assert item.sender_id == IGSID
+    assert item.account_id == IG_ACCOUNT
+    assert item.text == "Qual o prazo de entrega para Recife?"
+    assert item.timestamp == datetime.fromtimestamp(1750870099, tz=timezone.utc)
+    assert item.skip_reason == ""
+
+
+def test_instagram_changes_format_echo_seen_and_reaction():
+    body = load("instagram", "changes_message.json")
+    value = body["entry"][0]["changes"][0]["value"]
+    echo = {**value, "sender": {"id": IG_ACCOUNT}, "recipient": {"id": IGSID}}
+    echo["message"] = {**value["message"], "mid": "aWdfECHO", "is_echo": True}
+    seen = {k: v for k, v in value.items() if k != "message"}
+    seen["read"] = {"mid": "aWdfECHO"}
+    reaction = {k: v for k, v in value.items() if k != "message"}
+    reaction["reaction"] = {"mid": "aWdfECHO", "action": "react", "reaction": "love", "emoji": "❤️"}
+    body["entry"][0]["changes"] = [
+        {"field": "messages", "value": echo},
+        {"field": "messaging_seen", "value": seen},
+        {"field": "message_reactions", "value": reaction},
+    ]
+    items = mm.parse_instagram(body)
+    assert [(i.kind, i.skip_reason, i.sender_id) for i in items] == [
+        (KIND_MESSAGE, "echo", IGSID),
+        (KIND_STATUS, "", IGSID),
+        (KIND_MESSAGE, "", IGSID),
+    ]
+    assert items[1].ref_external_id == "aWdfECHO"
+    assert items[2].message_type == "reaction" and items[2].text == "❤️"
+    for item in items:
+        assert [i.to_dict() for i in mm.parse_instagram(item.raw)] == [item.to_dict()]
+
+
+def test_instagram_changes_standby_is_skipped():
+    body = load("instagram", "changes_message.json")
+    body["entry"][0]["changes"][0]["field"] = "standby"
+    [item] = mm.parse_instagram(body)
+    assert item.kind == KIND_MESSAGE and item.skip_reason == "standby"
+
+
+def test_instagram_ig_reel_is_a_video_with_its_title():
+    """A reel shared in the conversation: ``attachments[].type: ig_reel`` with ``payload.{reel_video_id,title,url}``
+    (developers.facebook.com/docs/instagram-platform/webhooks/examples, "Messaging payload")."""
+    item = one("instagram", "ig_reel.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.message_type == "video"
+    [att] = item.attachments
+    assert att.kind == "video"
+    assert att.url.startswith("https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=18034567890123456")
+    assert att.caption == "Coleção de inverno ❄️ #moda"
+
+
+def test_instagram_story_reply_is_a_text_message():
+    """A reply to our story: ``message.text`` with ``message.reply_to.story.{url,id}``
+    (developers.facebook.com/docs/instagram-platform/webhooks/examples)."""
+    item = one("instagram", "story_reply.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.message_type == "text"
+    assert item.text == "Esse vestido ainda tem no tamanho M?"
+    assert item.reply_to_id == ""  # a story, not one of our messages
+    assert item.raw["entry"][0]["messaging"][0]["message"]["reply_to"]["story"]["id"] == "17987654321098765"
+
+
+def test_instagram_share_is_kept_as_unsupported_message():
+    """``attachments[].type: share`` carries only the shared post's URL (Instagram Messaging webhooks, Limitations)."""
+    item = one("instagram", "share.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.message_type == "unsupported"
+    assert item.sender_id == IGSID and item.skip_reason == ""
+
+
+def test_instagram_message_from_an_ad_keeps_its_text():
+    """First message from a click-to-Instagram ad: ``message.referral`` with ``ad_id``, ``source: ADS``."""
+    item = one("instagram", "referral_ad.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.text == "Olá! Tenho interesse neste anúncio."
+    assert item.raw["entry"][0]["messaging"][0]["message"]["referral"]["ad_id"] == "120208765432109876"
+
+
+def test_instagram_is_unsupported_message_without_text():
+    body = load("instagram", "text.json")
+    body["entry"][0]["messaging"][0]["message"]["is_unsupported"] = True
+    del body["entry"][0]["messaging"][0]["message"]["text"]
+    [item] = mm.parse_instagram(body)
+    assert item.kind == KIND_MESSAGE and item.message_type == "unsupported"
+
+
 # -- Messenger --------------------------------------------------------------------
 
 
@@ -238,6 +333,104 @@ def test_optin_is_event():
     assert item.sender_id == PSID
 
 
+def test_messenger_changes_format_postback_with_user_ref():
+    """Messenger's own ``messaging_postbacks`` example: a ``changes[]`` item, ``sender.user_ref`` instead of an id,
+    timestamp a string in seconds (developers.facebook.com/documentation/business-messaging/messenger-platform/
+    webhooks/webhook-events/messaging_postbacks)."""
+    item = one("messenger", "changes_postback_user_ref.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.message_type == "interactive"
+    assert item.external_id == "m_CHANGESPOSTBACKa1B2c3D4e5F6g7H8i9J0"
+    assert item.text == "Ver ofertas" and item.interactive_id == "VER_OFERTAS"
+    assert item.sender_id == ""
+    assert item.sender_alt_ids == ["user_ref:cb-7f3a9c2e-4b1d-4e8a-9f6b-2d5c8e1a3b7f"]
+    assert item.account_id == PAGE
+    assert item.timestamp == datetime.fromtimestamp(1750880099, tz=timezone.utc)
+
+
+def test_messenger_link_without_text_becomes_its_title_and_url():
+    """A link Messenger cannot render arrives as ``attachments[].type: fallback`` with ``payload.{url,title}``."""
+    item = one("messenger", "fallback_link.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.message_type == "text"
+    assert item.text == "Sofá 3 lugares cinza - Loja Exemplo\nhttps://www.lojaexemplo.com.br/produtos/sofa-3-lugares"
+    assert item.attachments == []
+
+
+def test_messenger_text_with_link_preview_stays_text():
+    body = load("messenger", "fallback_link.json")
+    body["entry"][0]["messaging"][0]["message"]["text"] = (
+        "Vocês têm este? https://www.lojaexemplo.com.br/produtos/sofa-3-lugares"
+    )
+    [item] = mm.parse_messenger(body)
+    assert item.message_type == "text"
+    assert item.text.startswith("Vocês têm este?")
+
+
+def test_messenger_legacy_location():
+    item = one("messenger", "location.json")
+    assert item.message_type == "location"
+    assert item.location == {"latitude": -25.4284, "longitude": -49.2733, "name": "Localização de Ana"}
+
+
+def test_messenger_ad_referral_is_event():
+    """``messaging_referrals`` from an ad: ``referral.{ref,ad_id,source: ADS,type: OPEN_THREAD,ads_context_data}``
+    (developers.facebook.com/documentation/business-messaging/messenger-platform/webhooks/webhook-events/
+    messaging_referrals)."""
+    item = one("messenger", "referral_ad.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "referral"
+    assert item.sender_id == PSID and item.account_id == PAGE
+    assert item.timestamp == ms(1750880008000)
+
+
+def test_messenger_handover_events():
+    item = one("messenger", "take_thread_control.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "take_thread_control"
+    body = load("messenger", "take_thread_control.json")
+    event = body["entry"][0]["messaging"][0]
+    event["request_thread_control"] = event.pop("take_thread_control")
+    assert mm.parse_messenger(body)[0].event_type == "request_thread_control"
+
+
+def test_messenger_policy_enforcement_without_sender():
+    body = load("messenger", "take_thread_control.json")
+    event = body["entry"][0]["messaging"][0]
+    del event["take_thread_control"], event["sender"]
+    event["policy-enforcement"] = {"action": "block", "reason": "The bot violated our Platform Policies"}
+    [item] = mm.parse_messenger(body)
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "policy_enforcement"
+    assert item.account_id == PAGE
+
+
+def test_messenger_notification_messages_optin():
+    """``messaging_optins`` for Marketing Messages: ``optin.type: notification_messages`` with a token."""
+    item = one("messenger", "optin_notification_messages.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "optin"
+    assert item.sender_id == PSID
+
+
+def test_messenger_message_edit():
+    """``message_edits``: ``message_edit.{mid,text,num_edit}``."""
+    body = load("messenger", "text.json")
+    event = body["entry"][0]["messaging"][0]
+    del event["message"]
+    event["message_edit"] = {"mid": "m_EDITED", "text": "Qual o horário aos sábados?", "num_edit": 2}
+    [item] = mm.parse_messenger(body)
+    assert (item.kind, item.is_edit, item.external_id) == (KIND_MESSAGE, True, "m_EDITED:edit:2")
+    assert item.sender_id == PSID
+
+
+def test_missing_event_timestamp_falls_back_to_entry_time():
+    body = load("messenger", "text.json")
+    del body["entry"][0]["messaging"][0]["timestamp"]
+    [item] = mm.parse_messenger(body)
+    assert item.timestamp == ms(1750880000456)
+
+
 def test_object_is_checked_per_channel():
     with pytest.raises(PayloadError):
         mm.parse_instagram(load("messenger", "text.json"))
@@ -277,6 +470,15 @@ def test_build_text():
         "recipient": {"id": PSID},
         "messaging_type": "RESPONSE",
         "message": {"text": "Olá! Abrimos às 9h 😊"},
+    }
+
+
+def test_build_text_to_a_user_ref():
+    """Send API: ``recipient.user_ref`` addresses a person known only by the checkbox plugin's ``user_ref``."""
+    body = mm.build_text("user_ref:cb-7f3a9c2e", "Olá!")
+    assert body["recipient"] == {"user_ref": "cb-7f3a9c2e"}
+    assert mm.build_attachment("user_ref:cb-7f3a9c2e", "image", "https://e.com/a.jpg")["recipient"] == {
+        "user_ref": "cb-7f3a9c2e"
     }
 
 

@@ -186,6 +186,196 @@ def test_message_from_a_bot_is_skipped():
     assert tg.parse(body)[0].skip_reason == "bot"
 
 
+def test_business_message_from_the_customer():
+    """``business_message`` (Bot API 7.2): ``business_connection_id``, ``from`` = ``chat`` = the customer
+    (core.telegram.org/bots/api#update, #message)."""
+    item = one("business_message.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.external_id == "902345671:310"
+    assert item.sender_id == "902345671"
+    assert item.name == "Marcos Teixeira" and item.username == "marcos_tx"
+    assert item.account_id == "AQADvQ0AAqx7-Uk0ZLCtdN2h"
+    assert item.text == "Oi, vocês abrem no feriado?"
+    assert item.skip_reason == ""
+
+
+def test_business_message_from_the_owner_is_an_echo():
+    """Business connections deliver the account owner's own messages too:
+    ``from`` is the owner, ``chat`` the customer (core.telegram.org/bots/api#business-connection)."""
+    item = one("business_message_owner.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.skip_reason == "echo"
+    assert item.sender_id == "902345671"  # the customer of the conversation, not the owner
+    assert item.name == "Marcos Teixeira"
+    assert item.text == "Abrimos sim, das 9h às 14h."
+
+
+def test_own_contact_without_plus_gets_it():
+    """``request_contact`` phones come as international digits, usually without "+" (Contact.phone_number)."""
+    item = one("contact_own_no_plus.json")
+    assert item.message_type == "contacts"
+    assert item.phone == "+5548991234567"
+    assert item.shared_contacts == []
+
+
+def test_message_reaction_is_a_reaction_message():
+    """``message_reaction`` (MessageReactionUpdated): ``chat``, ``message_id``, ``user``, ``date``,
+    ``old_reaction``/``new_reaction`` lists of ReactionType (core.telegram.org/bots/api#messagereactionupdated)."""
+    item = one("message_reaction.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.message_type == "reaction"
+    assert item.text == "👍"
+    assert item.sender_id == USER_ID
+    assert item.name == "Fernanda Brandão"
+    assert item.reply_to_id == f"{USER_ID}:1555"
+    assert item.external_id == f"reaction:{USER_ID}:1555:{USER_ID}:1750891200"
+    assert item.timestamp == ts(1750891200)
+    assert item.skip_reason == ""
+
+
+def test_removed_and_anonymous_reactions():
+    body = load("message_reaction.json")
+    data = body["message_reaction"]
+    data["old_reaction"], data["new_reaction"] = data["new_reaction"], []
+    [removed] = tg.parse(body)
+    assert removed.text == "" and removed.kind == KIND_MESSAGE
+    del data["user"]
+    data["chat"] = {"id": -1002003004005, "title": "Clientes VIP", "type": "supergroup"}
+    data["actor_chat"] = data["chat"]
+    [anonymous] = tg.parse(body)
+    assert anonymous.skip_reason == "group" and anonymous.sender_id == ""
+
+
+def test_callback_from_an_inline_message():
+    """A callback from an inline-mode message has ``inline_message_id`` and no ``message``."""
+    item = one("callback_inline.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.message_type == "interactive"
+    assert item.external_id == "callback:2508048262993799999"
+    assert item.interactive_id == "quero_orcamento"
+    assert item.sender_id == USER_ID
+    assert item.reply_to_id == ""
+    assert item.skip_reason == ""
+
+
+def test_poll_answer_names_its_user():
+    """``poll_answer`` names the voter in ``user`` (not ``from``)."""
+    item = one("poll_answer.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "poll_answer"
+    assert item.sender_id == USER_ID
+    assert item.name == "Fernanda Brandão"
+
+
+def test_chat_join_request_is_an_event():
+    item = one("chat_join_request.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "chat_join_request"
+    assert item.sender_id == "902345671"
+    assert item.timestamp == ts(1750891300)
+
+
+@pytest.mark.parametrize(
+    "key, data",
+    [
+        (
+            "inline_query",
+            {"id": "1", "from": {"id": 583920174, "first_name": "Fernanda"}, "query": "sofá", "offset": ""},
+        ),
+        (
+            "pre_checkout_query",
+            {
+                "id": "2",
+                "from": {"id": 583920174, "first_name": "Fernanda"},
+                "currency": "BRL",
+                "total_amount": 19900,
+                "invoice_payload": "pedido-4471",
+            },
+        ),
+        (
+            "poll",
+            {
+                "id": "5436119275829348353",
+                "question": "Melhor horário?",
+                "options": [{"text": "Manhã", "voter_count": 1}],
+                "total_voter_count": 1,
+                "is_closed": False,
+                "is_anonymous": True,
+                "type": "regular",
+                "allows_multiple_answers": False,
+            },
+        ),
+        ("edited_channel_post", {"message_id": 9, "chat": {"id": -1001, "type": "channel"}, "date": 1, "text": "x"}),
+        (
+            "deleted_business_messages",
+            {"business_connection_id": "x", "chat": {"id": 1, "type": "private"}, "message_ids": [1]},
+        ),
+    ],
+)
+def test_other_updates_are_events(key, data):
+    [item] = tg.parse({"update_id": 718293099, key: data})
+    assert item.kind == KIND_EVENT
+    assert item.event_type == key
+
+
+def test_live_location_updates_are_skipped():
+    """While a live location is shared, Telegram sends ``edited_message`` updates with the new position."""
+    item = one("live_location_edit.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.message_type == "location"
+    assert item.skip_reason == "live location update"
+    assert item.location == {"latitude": -27.5971, "longitude": -48.5489}
+
+
+def test_service_message_is_an_event():
+    item = one("pinned_message.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "service:pinned_message"
+    assert item.external_id == f"{USER_ID}:1562"
+    assert item.sender_id == USER_ID
+
+
+def test_supergroup_message_of_an_anonymous_admin_is_skipped():
+    item = one("supergroup_anonymous_admin.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.skip_reason == "group"
+    assert item.external_id == "-1002003004005:89"
+
+
+def test_forwarded_text_is_the_forwarders_message():
+    item = one("forwarded.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.sender_id == USER_ID
+    assert item.text == "Me indicaram vocês para reforma de estofados"
+
+
+@pytest.mark.parametrize(
+    "name, kind, media_id",
+    [
+        ("sticker.json", "sticker", "CAACAgIAAxkBAAIGEGZ1sticker"),
+        ("video_note.json", "video", "DQACAgEAAxkBAAIGEWZ1videonote"),
+        ("animation.json", "video", "CgACAgQAAxkBAAIGEmZ1anim"),
+        ("audio.json", "audio", "CQACAgEAAxkBAAIGE2Z1audio"),
+    ],
+)
+def test_media_kinds(name, kind, media_id):
+    item = one(name)
+    assert item.message_type == kind
+    assert [(a.kind, a.media_id) for a in item.attachments] == [(kind, media_id)]
+
+
+def test_audio_caption_and_file_name():
+    item = one("audio.json")
+    assert item.text == "Explico tudo no áudio"
+    assert (item.attachments[0].filename, item.attachments[0].mime_type) == ("briefing.mp3", "audio/mpeg")
+
+
+def test_venue_fixture():
+    item = one("venue.json")
+    assert item.message_type == "location"
+    assert item.location["name"] == "Mercado Público"
+
+
 @pytest.mark.parametrize(
     "payload",
     [[], "x", {}, {"update_id": "1"}, {"update_id": True}, {"message": {"text": "oi"}}],

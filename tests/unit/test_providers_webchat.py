@@ -70,6 +70,18 @@ def test_text_is_stripped_and_limit_is_4000():
         webchat.parse(body)
 
 
+def test_emoji_cut_in_two_by_the_browser_keeps_the_message():
+    """The widget sends ``text.slice(0, 4000)``: JavaScript counts UTF-16 units, so the cut can fall inside an
+    emoji, and ``JSON.stringify`` sends the lone first half as ``"\\ud83d"``. The half is dropped."""
+    body = load("minimal.json")
+    raw = json.dumps({**body, "text": "a" * 3999 + "\U0001f600"}, ensure_ascii=True)
+    cut = raw.replace("\\ude00", "")  # what arrives after slice(0, 4000)
+    [item] = webchat.parse(json.loads(cut))
+    assert item.text == "a" * 3999
+    body["name"] = "Luíza 😀"[:-1] + "\ud83d"
+    assert webchat.parse(body)[0].name == "Luíza"
+
+
 def bad(**changes):
     body = load("text.json")
     for key, value in changes.items():
@@ -95,7 +107,8 @@ def bad(**changes):
         (bad(text="   "), "'text' is required"),
         (bad(text=["oi"]), "'text' must be a string"),
         (bad(text="oi\x00"), "control characters"),
-        (bad(text="\ud83d"), "not valid Unicode"),
+        (bad(text="a\ud83db"), "not valid Unicode"),
+        (bad(text="\ude00 oi"), "not valid Unicode"),
         (bad(name="x" * 129), "'name' is longer than 128"),
         (bad(name="Luíza\nCôrtes"), "control characters"),
         (bad(name={"first": "Luíza"}), "'name' must be a string"),

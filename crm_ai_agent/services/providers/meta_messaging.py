@@ -2,9 +2,13 @@
 
 Both deliver ``entry[].messaging[]`` events with a scoped ``sender.id`` (the
 customer) and ``recipient.id`` (our page or Instagram account), timestamps in
-milliseconds. Messages sent by us come back as echoes (``message.is_echo``) and
-are kept with ``skip_reason="echo"``. Each item's ``raw`` is a complete webhook
-body holding that one event, so ``parse(item.raw)`` gives the same item back.
+milliseconds. The same events also come as ``entry[].changes[]`` items,
+``{"field": "messages", "value": {"sender": ..., "recipient": ..., "timestamp":
+"1527459824", "message": ...}}`` (Instagram API with Instagram Login, the App
+Dashboard's test notifications), with the timestamp in seconds, often as a
+string. Messages sent by us come back as echoes (``message.is_echo``) and are
+kept with ``skip_reason="echo"``. Each item's ``raw`` is a complete webhook body
+holding that one event, so ``parse(item.raw)`` gives the same item back.
 """
 
 from ..inbound import (
@@ -15,12 +19,39 @@ from ..inbound import (
     InboundItem,
     PayloadError,
     ts_from_millis,
+    ts_from_seconds,
 )
-from ._util import as_dict, as_list, as_str, content_id, location
+from ._util import as_dict, as_float, as_list, as_str, content_id, location, unique
 
 OBJECTS = {"instagram": "Instagram", "page": "Messenger"}
-# attachment type -> Attachment.kind; other types (share, story_mention, ig_reel, fallback...) stay in raw
-ATTACHMENT_KINDS = {"image": "image", "video": "video", "audio": "audio", "file": "document", "sticker": "sticker"}
+# attachment type -> Attachment.kind; other types (share, story_mention, template...) stay in raw.
+# A reel shared in a conversation (``ig_reel``, older ``reel``) carries the video's URL and title.
+ATTACHMENT_KINDS = {
+    "image": "image",
+    "video": "video",
+    "audio": "audio",
+    "file": "document",
+    "sticker": "sticker",
+    "ig_reel": "video",
+    "reel": "video",
+}
+# events without a message of their own: stored, skipped
+EVENT_KEYS = (
+    "optin",
+    "referral",
+    "account_linking",
+    "policy_enforcement",
+    "policy-enforcement",
+    "pass_thread_control",
+    "take_thread_control",
+    "request_thread_control",
+    "app_roles",
+    "messaging_feedback",
+    "response_feedback",
+    "game_play",
+    "checkout_update",
+    "payment",
+)
 SEND_KINDS = {"image": "image", "video": "video", "audio": "audio", "file": "file", "document": "file"}
 
 
@@ -42,24 +73,31 @@ def parse(payload, expected_object=None):
         if not any(isinstance(entry.get(k), list) for k in ("messaging", "standby", "changes")):
             raise PayloadError("Meta messaging: an entry has neither 'messaging' nor 'changes'")
         head = {k: v for k, v in entry.items() if k not in ("messaging", "standby", "changes")}
+        entry_time = entry.get("time")
         for key in ("messaging", "standby"):
             for event in as_list(entry.get(key)):
                 for piece in _split(event):
                     raw = {"object": obj, "entry": [{**head, key: [piece]}]}
-                    item = _parse_event(piece, raw)
-                    if key == "standby":  # another app holds the thread (handover protocol)
-                        item.skip_reason = item.skip_reason or "standby"
-                    item.account_id = item.account_id or as_str(entry.get("id"))
-                    items.append(item)
-        for change in as_list(entry.get("changes")):  # comments, mentions, ... : not conversations
+                    items.append(_entry_item(piece, raw, entry, standby=key == "standby"))
+        for change in as_list(entry.get("changes")):
+            change_dict = as_dict(change)
+            field = as_str(change_dict.get("field")) or "change"
+            value = change_dict.get("value")
+            if _is_messaging_event(value):
+                # the same event as in ``messaging[]``, wrapped as a change of a messaging field
+                for piece in _split(value):
+                    raw = {"object": obj, "entry": [{**head, "changes": [{**change_dict, "value": piece}]}]}
+                    items.append(_entry_item(piece, raw, entry, standby=field == "standby"))
+                continue
+            # comments, mentions, story insights...: not conversations
             raw = {"object": obj, "entry": [{**head, "changes": [change]}]}
-            field = as_str(as_dict(change).get("field")) or "change"
             items.append(
                 InboundItem(
                     kind=KIND_EVENT,
                     external_id=content_id(field, raw),
                     event_type=field,
                     account_id=as_str(entry.get("id")),
+                    timestamp=_timestamp(entry_time),
                     raw=raw,
                 )
             )
@@ -74,6 +112,34 @@ def parse_messenger(payload):
     return parse(payload, "page")
 
 
+def _entry_item(event, raw, entry, standby=False):
+    item = _parse_event(event, raw)
+    if standby:  # another app holds the thread (handover protocol)
+        item.skip_reason = item.skip_reason or "standby"
+    item.account_id = item.account_id or as_str(entry.get("id"))
+    if item.timestamp is None:  # when Meta sent the notification: the closest time there is
+        item.timestamp = _timestamp(entry.get("time"))
+    return item
+
+
+def _is_messaging_event(value):
+    """A ``changes[].value`` that is a messaging event (``sender``/``recipient`` and an event key)."""
+    if not isinstance(value, dict):
+        return False
+    if not (isinstance(value.get("sender"), dict) or isinstance(value.get("recipient"), dict)):
+        return False
+    keys = ("message", "postback", "reaction", "read", "delivery", "message_edit", *EVENT_KEYS)
+    return any(key in value for key in keys)
+
+
+def _timestamp(value):
+    """Meta times: milliseconds in ``messaging[]`` events, seconds (often a string) in ``changes[]`` values."""
+    number = as_float(value)
+    if number is None or number <= 0:
+        return None
+    return ts_from_millis(number) if number >= 1e11 else ts_from_seconds(number)
+
+
 def _split(event):
     """A delivery confirming several messages becomes one event per message."""
     delivery = as_dict(event).get("delivery") if isinstance(event, dict) else None
@@ -86,10 +152,14 @@ def _split(event):
 def _parse_event(event, raw):
     if not isinstance(event, dict):
         return _event(raw, "malformed", skip_reason="malformed")
-    sender = as_str(as_dict(event.get("sender")).get("id"))
+    sender_data = as_dict(event.get("sender"))
+    sender = as_str(sender_data.get("id"))
     recipient = as_str(as_dict(event.get("recipient")).get("id"))
-    timestamp = ts_from_millis(event.get("timestamp"))
+    timestamp = _timestamp(event.get("timestamp"))
     who = {"sender_id": sender, "account_id": recipient, "timestamp": timestamp}
+    user_ref = as_str(sender_data.get("user_ref"))
+    if user_ref and not sender:  # checkbox plugin / chat plugin guest: no scoped id yet
+        who["sender_alt_ids"] = [f"user_ref:{user_ref}"]
     base = {**who, "raw": raw}
 
     message = event.get("message")
@@ -153,8 +223,9 @@ def _parse_event(event, raw):
             reply_to_id=mid,
             **base,
         )
-    known = ("optin", "referral", "account_linking", "policy_enforcement", "pass_thread_control", "game_play")
-    event_type = next((k for k in known if k in event), "unknown")
+    event_type = next((k for k in EVENT_KEYS if k in event), "unknown")
+    if event_type == "policy-enforcement":
+        event_type = "policy_enforcement"
     return _event(raw, event_type, **who)
 
 
@@ -187,22 +258,38 @@ def _parse_message(message, base, sender, recipient):
             coords = as_dict(payload.get("coordinates"))
             item.location = location(coords.get("lat"), coords.get("long"), att.get("title"))
             continue
+        if att_type == "fallback" and not item.text:
+            # Messenger: a link it cannot render (the URL sits in the payload or, in older events,
+            # beside it); with text, the text already holds the link
+            link = unique([as_str(att.get("title")) or as_str(payload.get("title")), _fallback_url(att, payload)])
+            item.text = "\n".join(link)
+            continue
         kind = ATTACHMENT_KINDS.get(att_type)
         if payload.get("sticker_id") is not None:
             kind = "sticker"
         if kind:
-            item.attachments.append(Attachment(kind=kind, url=as_str(payload.get("url")), caption=""))
+            caption = as_str(payload.get("title")) if att_type in ("ig_reel", "reel") else ""
+            item.attachments.append(Attachment(kind=kind, url=as_str(payload.get("url")), caption=caption))
     if item.attachments:
         item.message_type = item.attachments[0].kind
     elif item.location:
         item.message_type = "location"
-    elif attachments or message.get("is_unsupported") is True or not item.text:
-        item.message_type = "unsupported"  # share, story mention, reel, template...: details in raw
+    elif message.get("is_unsupported") is True or not item.text:
+        item.message_type = "unsupported"  # share, story mention, template...: details in raw
     return item
 
 
+def _fallback_url(att, payload):
+    return as_str(payload.get("url")) or as_str(att.get("url")) or as_str(att.get("URL"))
+
+
 def _who(item):
-    return {"sender_id": item.sender_id, "account_id": item.account_id, "timestamp": item.timestamp}
+    return {
+        "sender_id": item.sender_id,
+        "sender_alt_ids": item.sender_alt_ids,
+        "account_id": item.account_id,
+        "timestamp": item.timestamp,
+    }
 
 
 def _event(raw, event_type, external_id="", skip_reason="", **fields):
@@ -219,9 +306,16 @@ def _event(raw, event_type, external_id="", skip_reason="", **fields):
 # -- outbound ----------------------------------------------------------------
 
 
+def _recipient(recipient_id):
+    """``{"id": ...}``, or ``{"user_ref": ...}`` for a person known only by the ``user_ref:`` key given to them."""
+    if isinstance(recipient_id, str) and recipient_id.startswith("user_ref:"):
+        return {"user_ref": recipient_id.removeprefix("user_ref:")}
+    return {"id": recipient_id}
+
+
 def build_text(recipient_id, text, messaging_type="RESPONSE"):
     """Send API body (``POST /me/messages``) for a text reply."""
-    return {"recipient": {"id": recipient_id}, "messaging_type": messaging_type, "message": {"text": text}}
+    return {"recipient": _recipient(recipient_id), "messaging_type": messaging_type, "message": {"text": text}}
 
 
 def build_attachment(recipient_id, kind, url, messaging_type="RESPONSE"):
@@ -229,7 +323,7 @@ def build_attachment(recipient_id, kind, url, messaging_type="RESPONSE"):
     if kind not in SEND_KINDS:
         raise ValueError(f"unknown attachment kind {kind!r}")
     return {
-        "recipient": {"id": recipient_id},
+        "recipient": _recipient(recipient_id),
         "messaging_type": messaging_type,
         "message": {"attachment": {"type": SEND_KINDS[kind], "payload": {"url": url, "is_reusable": False}}},
     }

@@ -34,6 +34,48 @@ from ._util import as_dict, as_list, as_str, content_id, location, unique
 
 MESSAGE_KEYS = ("message", "edited_message", "business_message", "edited_business_message")
 CHANNEL_KEYS = ("channel_post", "edited_channel_post")
+# Service messages (``Message`` fields that describe something that happened in the chat, not something
+# a person wrote): stored as events.
+SERVICE_KEYS = (
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "delete_chat_photo",
+    "group_chat_created",
+    "supergroup_chat_created",
+    "channel_chat_created",
+    "message_auto_delete_timer_changed",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "pinned_message",
+    "successful_payment",
+    "refunded_payment",
+    "users_shared",
+    "chat_shared",
+    "gift",
+    "unique_gift",
+    "connected_website",
+    "write_access_allowed",
+    "passport_data",
+    "proximity_alert_triggered",
+    "boost_added",
+    "chat_background_set",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
+    "general_forum_topic_hidden",
+    "general_forum_topic_unhidden",
+    "giveaway_created",
+    "giveaway_winners",
+    "giveaway_completed",
+    "video_chat_scheduled",
+    "video_chat_started",
+    "video_chat_ended",
+    "video_chat_participants_invited",
+    "paid_message_price_changed",
+)
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
@@ -49,6 +91,8 @@ def parse(update):
             return [_parse_message(update, key)]
     if isinstance(update.get("callback_query"), dict):
         return [_parse_callback(update)]
+    if isinstance(update.get("message_reaction"), dict):
+        return [_parse_reaction(update)]
     kind = next((k for k in update if k != "update_id"), "unknown")
     item = InboundItem(kind=KIND_EVENT, external_id=content_id(kind, update), event_type=kind, raw=update)
     data = as_dict(update.get(kind))
@@ -57,7 +101,11 @@ def parse(update):
     elif kind in ("my_chat_member", "chat_member"):
         # "kicked" in a private chat: the user blocked the bot
         item.event_type = f"{kind}:{as_str(as_dict(data.get('new_chat_member')).get('status'))}"
-    _set_user(item, as_dict(data.get("from")))
+    # who did it: "from" (queries, join requests, member changes), "user" (poll_answer, business_connection)
+    _set_user(item, as_dict(data.get("from")) or as_dict(data.get("user")))
+    date = data.get("date")
+    if isinstance(date, int) and not isinstance(date, bool) and date > 0:
+        item.timestamp = ts_from_seconds(date)
     return [item]
 
 
@@ -84,6 +132,9 @@ def _parse_message(update, key):
     message_id = as_str(message.get("message_id"))
     user = as_dict(message.get("from")) or (chat if chat.get("type") == "private" else {})
     is_edit = key.startswith("edited_")
+    # In a private chat the chat is the customer. A message there from someone else is the business
+    # account owner (or its business bot) writing to the customer through a business connection.
+    echo = chat.get("type") == "private" and user is not chat and as_str(user.get("id")) not in ("", chat_id)
     if not chat_id or not message_id:
         return InboundItem(
             kind=KIND_EVENT,
@@ -104,6 +155,24 @@ def _parse_message(update, key):
         raw=update,
     )
     _set_user(item, user)
+    if echo:
+        item.skip_reason = "echo"
+        _set_user(item, chat)  # the customer of the conversation, as for Meta's echoes
+    elif is_edit and isinstance(as_dict(message.get("location")).get("live_period"), int):
+        item.skip_reason = "live location update"  # sent every few seconds while a live location is shared
+    service = next((k for k in SERVICE_KEYS if k in message), "")
+    if service and not item.skip_reason:
+        return InboundItem(
+            kind=KIND_EVENT,
+            external_id=external_id,
+            event_type=f"service:{service}",
+            sender_id=item.sender_id,
+            name=item.name,
+            username=item.username,
+            language=item.language,
+            timestamp=item.timestamp,
+            raw=update,
+        )
     business = as_str(message.get("business_connection_id"))
     if business:
         item.account_id = business
@@ -157,8 +226,10 @@ def _content(item, message):
         phone = as_str(contact.get("phone_number"))
         sender = item.sender_id
         if sender and as_str(contact.get("user_id")) == sender:
-            # Shared with the "request_contact" keyboard button: the sender's own, verified number.
-            item.phone = phone
+            # Shared with the "request_contact" keyboard button: the sender's own, verified number, in
+            # international form; most clients send it without the "+" ("5548991234567"), some with it.
+            digits = phone.strip().lstrip("+")
+            item.phone = f"+{digits}" if digits.isdigit() else phone
         else:
             name = " ".join(p for p in (as_str(contact.get("first_name")), as_str(contact.get("last_name"))) if p)
             item.shared_contacts = [{"name": name, "phones": unique([phone]), "emails": []}]
@@ -199,6 +270,33 @@ def _parse_callback(update):
     if chat.get("id") is not None and message.get("message_id") is not None:
         item.reply_to_id = f"{as_str(chat.get('id'))}:{as_str(message.get('message_id'))}"
     # No timestamp: a callback has no date of its own (message.date is when our message was sent).
+    return item
+
+
+def _parse_reaction(update):
+    """``message_reaction``: a user changed their reactions to a message, as Meta's and WhatsApp's reactions."""
+    data = update["message_reaction"]
+    chat = as_dict(data.get("chat"))
+    user = as_dict(data.get("user"))  # absent when the reaction is anonymous (``actor_chat``)
+    chat_id, message_id = as_str(chat.get("id")), as_str(data.get("message_id"))
+    date = as_str(data.get("date"))
+    new = [as_dict(r) for r in as_list(data.get("new_reaction"))]
+    emoji = next((as_str(r.get("emoji")) for r in new if r.get("type") == "emoji" and r.get("emoji")), "")
+    if not emoji and any(r.get("type") == "paid" for r in new):
+        emoji = "⭐"
+    item = InboundItem(
+        kind=KIND_MESSAGE,
+        external_id=f"reaction:{chat_id}:{message_id}:{as_str(user.get('id'))}:{date}"
+        if chat_id and message_id
+        else content_id("reaction", update),
+        message_type="reaction",
+        text=emoji,  # empty: the reaction was removed (or is a custom emoji)
+        reply_to_id=f"{chat_id}:{message_id}" if chat_id and message_id else "",
+        timestamp=ts_from_seconds(data.get("date")),
+        skip_reason=_chat_skip_reason(chat, user) or ("" if user else "anonymous"),
+        raw=update,
+    )
+    _set_user(item, user)
     return item
 
 

@@ -44,6 +44,9 @@ LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
 MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 # C0/C1 control characters other than tab, line feed and carriage return
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The first half of a surrogate pair at the very end: a browser's ``slice()`` / ``maxlength`` counts
+# UTF-16 units and can cut an emoji in two; ``JSON.stringify`` then sends the half as "\ud83d".
+CUT_PAIR = re.compile("[\ud800-\udbff]\\Z")
 
 
 def parse(payload):
@@ -113,6 +116,7 @@ def _text(payload, key, limit, multiline=False):
         return ""
     if not isinstance(value, str):
         raise PayloadError(f"webchat: '{key}' must be a string")
+    value = CUT_PAIR.sub("", value)
     if len(value) > limit:
         raise PayloadError(f"webchat: '{key}' is longer than {limit} characters")
     if CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
