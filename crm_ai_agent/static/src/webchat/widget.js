@@ -259,7 +259,7 @@ form.c{display:flex;gap:6px;padding:8px;border-top:1px solid #dfe1e5}textarea{re
       if (v) p[f] = v;
       inputs[f].removeAttribute("aria-invalid");
     });
-    const bad = (p.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(p.email) && "email") ||
+    const bad = (p.email && !/^[^\s@.]+(\.[^\s@.]+)*@([^\s@.]+\.)+[^\s@.]{2,}$/.test(p.email) && "email") ||
       (p.phone && !/^\+?[0-9 ().-]{6,32}$/.test(p.phone) && "phone");
     error.textContent = bad ? (bad === "email" ? T.badEmail : T.badPhone) : "";
     if (!bad) return p;
