@@ -2,6 +2,7 @@ import secrets
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..services import outbound, signatures
 from ..services.inbound import PayloadError
@@ -104,12 +105,35 @@ class CrmAiChannelProviderTelegram(models.AbstractModel):
     # OUTBOUND
     # ------------------------------------------------------------
 
+    def _ai_business_connection(self, channel, chat_id):
+        """The Telegram Business connection the customer last wrote through, if any.
+
+        A customer who writes to a business account (Telegram Business, bot connected to it) is
+        answered through the same connection: Telegram refuses the reply without its id.
+        """
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT payload->>'account_id' FROM crm_ai_message
+                 WHERE channel_id = %s AND direction = 'in' AND sender_key = %s AND kind = 'message'
+                 ORDER BY id DESC LIMIT 1
+                """,
+                channel.id,
+                chat_id,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return (row and row[0]) or None
+
     def _ai_send(self, channel, message):
         chat_id = message.recipient_key
+        business = self._ai_business_connection(channel, chat_id)
         if message.attachment_ids:
             filename, content, mimetype = self._ai_attachment_payload(message.attachment_ids[:1])
             field = "photo" if outbound.media_kind(mimetype) == "image" else "document"
             params = {"chat_id": chat_id}
+            if business:
+                params["business_connection_id"] = business
             if message.body:
                 params["caption"] = message.body[:1024]
             data = self._ai_request(
@@ -124,7 +148,7 @@ class CrmAiChannelProviderTelegram(models.AbstractModel):
                 channel,
                 "POST",
                 self._ai_method_url(channel, "sendMessage"),
-                json=telegram.build_send_message(chat_id, message.body or ""),
+                json=telegram.build_send_message(chat_id, message.body or "", business_connection_id=business),
             )
         try:
             return telegram.parse_send_response(data)

@@ -243,6 +243,29 @@ class TestOutbound(OutboundCase):
         self.assertIn(b'name="document"; filename="frete.pdf"', document["raw"])
         self.assertEqual(sorted(rows.mapped("external_id")), ["777001:1", "777001:2"])
 
+    def test_telegram_business_chat_is_answered_through_its_connection(self):
+        update = {
+            "update_id": 9101,
+            "business_message": {
+                "business_connection_id": "BCONN-42",
+                "message_id": 7,
+                "date": int(self.ts()),
+                "from": {"id": 777002, "is_bot": False, "first_name": "Caio"},
+                "chat": {"id": 777002, "first_name": "Caio", "type": "private"},
+                "text": "Tem o tênis 42 em estoque?",
+            },
+        }
+        self.assertEqual(self.post_telegram(update).status_code, 200)
+        self.process()
+        lead = self.messages(self.tg).lead_id
+        lead.user_id = self.salesman_1
+        rows = self.reply(lead, "Temos sim!")
+        self.send_queue()
+        self.assertEqual(rows.delivery_state, "sent", rows.error)
+        call = self.sent("/bot123:ABC/sendMessage")[0]
+        self.assertEqual(call["body"]["chat_id"], "777002")
+        self.assertEqual(call["body"]["business_connection_id"], "BCONN-42")
+
     def test_messenger_and_instagram_send_api(self):
         ts_ms = int(self.ts()) * 1000
         self.post_meta(self.fb, meta_event("page", "PSID9", "m_IN1", "Oi, ainda tem?", ts_ms))

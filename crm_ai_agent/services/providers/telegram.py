@@ -316,9 +316,12 @@ def check_secret_token(header_value, expected):
 # -- outbound ------------------------------------------------------------------
 
 
-def build_send_message(chat_id, text, reply_to=None, parse_mode=None):
-    """``sendMessage`` parameters. ``reply_to`` is a message id or one of our ``chat:message`` ids."""
+def build_send_message(chat_id, text, reply_to=None, parse_mode=None, business_connection_id=None):
+    """``sendMessage`` parameters. ``reply_to`` is a message id or one of our ``chat:message`` ids;
+    ``business_connection_id`` answers a customer who wrote through a Telegram Business account."""
     params = {"chat_id": chat_id, "text": text}
+    if business_connection_id:
+        params["business_connection_id"] = business_connection_id
     _reply(params, reply_to)
     if parse_mode:
         params["parse_mode"] = parse_mode
