@@ -64,6 +64,7 @@ from .rules_extract import (
     match_catalog,
 )
 from .rules_lexicon import (
+    HEDGE_BEFORE,
     INJECTION_MARKUP,
     NEG_BEFORE,
     OPT_OUT_NEG,
@@ -116,9 +117,10 @@ _DECIDING = {
     "price": ("price",),
     "info": ("info", "vague_info"),
     "support": ("support",),
-    "other": ("opt_out", "spam", "job_seeker", "supplier"),
+    "other": ("opt_out", "spam", "job_seeker", "supplier", "press"),
 }
-_DISQUALIFIED_MAX = 5  # job seekers and suppliers: never warm, whatever the business rules add
+_DISQUALIFIED_MAX = 5  # job seekers, suppliers, press: never warm, whatever the business rules add
+_NOT_CUSTOMER = {"job_seeker", "supplier", "press"}
 
 
 @dataclass
@@ -268,8 +270,11 @@ def _find_signals(folded):
             continue
         for pattern in signal.patterns:
             for match in pattern.finditer(text):
-                if signal.negatable and NEG_BEFORE.search(text[max(0, match.start() - 24) : match.start()]):
+                before = text[max(0, match.start() - 24) : match.start()]
+                if signal.negatable and NEG_BEFORE.search(before):
                     continue
+                if signal.name == "purchase" and HEDGE_BEFORE.search(before):
+                    continue  # "pensando em trocar de carro": a plan, not a decision
                 found[signal.name] = match.span()
                 break
             if signal.name in found:
@@ -565,7 +570,7 @@ def _decide_intent(sig, has_interest):
     if "opt_out" in sig or "spam" in sig:
         return "other"
     purchase = "purchase" in sig
-    if ("job_seeker" in sig or "supplier" in sig) and not purchase:
+    if _NOT_CUSTOMER & sig and not purchase:
         return "other"
     if "support" in sig and not purchase:
         return "support"
@@ -590,6 +595,8 @@ def classify(text, *, latest=None, catalog=None, rules=None, thresholds=None, kn
     injection_spans = _injection_spans(folded)
     folded.blank([span for span, _quoted in injection_spans])
     found = _find_signals(folded)
+    if "negative" in found and "purchase" in found and found["purchase"][0] > found["negative"][1]:
+        del found["negative"]  # "desisti daquele, quero comprar um novo hoje": the decision comes last
     if injection_spans:
         found["injection"] = injection_spans[0][1]
     opt_out = next(filter(None, map(_opt_out_quote, _messages(text if latest is None else latest))), "")
@@ -644,7 +651,7 @@ def classify(text, *, latest=None, catalog=None, rules=None, thresholds=None, kn
     ):
         intent = "other"  # a comment ("caro demais", "só olhando os seminovos"), not a question
     result.intent = intent
-    disqualified = result.opt_out or result.spam or (intent == "other" and ({"job_seeker", "supplier"} & sig))
+    disqualified = result.opt_out or result.spam or (intent == "other" and (_NOT_CUSTOMER & sig))
     if disqualified or intent == "support":
         result.interest, result.interest_product_ids, interest_span = "", [], None
 

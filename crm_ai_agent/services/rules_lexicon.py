@@ -31,6 +31,12 @@ WANT = alt(
 )
 ARTICLE = alt("um|uma|o|a|os|as|un")
 WEEKDAY = alt("segunda|terca|quarta|quinta|sexta|sabado|domingo")
+# Before a purchase verb, words that make a plan of it, not a decision: "estou pensando em trocar de carro".
+HEDGE_BEFORE = rx(
+    r"(?<![a-z0-9])(?:pensando em|penso em|pensei em|planejando|sonho em|sonhando em|cogitando|quem sabe)\s+"
+    r"(?:\w+\s+)?$",
+    words=False,
+)
 NEG_BEFORE = rx(r"(?<![a-z0-9])(?:nao|n|nem|nunca|sem|jamais|not|don't|dont|no)\s+(?:\w+\s+)?$", words=False)
 
 
@@ -124,7 +130,8 @@ SIGNALS = (
         rf"{WANT}\s+fazer\s+(?:(?:um|uma|o|a|meu|minha)\s+)?(?!(?:um|uma|o|a|meu|minha)\s)(?!"
         + (
             "reclamacao|pergunta|orcamento|cotacao|simulacao|visita|avaliacao|consulta|agendamento|troca|"
-            "devolucao|cancelamento"
+            "devolucao|cancelamento|parceria|parcerias|materia|reportagem|entrevista|pesquisa|reuniao|proposta|"
+            "apresentacao|divulgacao|permuta|reserva"
         )
         + ")[a-z]+",
         r"pago (?:a vista|no pix|em dinheiro|hoje|agora)",
@@ -291,7 +298,7 @@ SIGNALS = (
             "dando uma olhada|sem (?:interesse|interese|pressa|grana|dinheiro|condicoes)|"
             "(?:nao|n) tenho (?:interesse|dinheiro|grana|condicoes)|(?:nao|n) (?:tenho )?interesse|"
             "to (?:liso|duro|sem grana)|nem pensar|desisti|not interested|no thanks|just (?:looking|browsing)|"
-            "no money"
+            "no money|(?:so |ir |vou |estou |to )acompanhando"
         ),
     ),
     _sig(
@@ -304,7 +311,9 @@ SIGNALS = (
         "prazo longo",
         (
             "ano que vem|proximo ano|futuramente|no futuro|mais pra frente|mais para frente|um dia|talvez|"
-            "por enquanto|next year|some day|someday|maybe later"
+            "por enquanto|next year|some day|someday|maybe later|"
+            r"daqui (?:a |uns |umas |a uns )?(?:\d+|dois|duas|tres|quatro|cinco|alguns|algumas|um) (?:anos?|meses)|"
+            r"em (?:\d+|dois|tres) anos|in (?:\d+|two|a few) (?:years|months)"
         ),
     ),
     _sig(
@@ -392,6 +401,42 @@ SIGNALS = (
             "click here"
         ),
         r"https?://\S+|www\.\S+|bit\.ly\S*",
+        # Links without www: shorteners, Telegram, cheap top-level domains ("ganhefacil.top", "t.me/x").
+        re.compile(
+            r"(?<![\w@.])(?:bit\.ly|t\.me|tinyurl\.com|cut\.ly|encurtador\.com\.br)/\S*|"
+            r"(?<![\w@.])[a-z0-9-]{3,}\.(?:top|xyz|site|online|club|click|link|info|shop|live|vip|win)(?![a-z0-9])|"
+            r"(?<![\w@.])[a-z0-9]+-[a-z0-9-]+\.(?:com|net)(?:\.br)?(?![a-z0-9])"
+        ),
+        # Prize draws and phishing: "você foi sorteado", "resgatar seu prêmio", "sua conta será bloqueada".
+        (
+            r"(?:voce|vc) foi (?:sorteado|sorteada|contemplad[oa]|premiad[oa])|foi sorteado|"
+            r"resgat\w+ (?:o |seu |sua )?(?:premio|brinde|presente)|para resgatar|pra resgatar|premio em dinheiro|"
+            r"(?:sua|seu) (?:conta|cpf|whatsapp|cartao|chip|numero) (?:\w+ ){0,2}(?:sera|vai ser|foi) "
+            r"(?:bloquead\w|suspens\w|cancelad\w|desativad\w)|"
+            r"(?:confirme|informe|digite) (?:o |seu )?codigo|codigo (?:enviado|recebido) (?:por|via) sms|"
+            r"atualize seus dados"
+        ),
+        # Loans offered to anyone: "empréstimo consignado liberado", "taxa 1,2% a.m.", "sem consulta ao SPC".
+        (
+            r"emprestimo consignado|credito consignado|consignado liberado|"
+            r"emprestimo (?:liberado|facil|rapido|na hora)|"
+            r"\d+(?:[.,]\d+)? ?% (?:a\.? ?m\b\.?|ao mes)|sem consulta (?:ao |a )?(?:spc|serasa)|"
+            r"(?:para|pra) negativados|aposentados e pensionistas|chame agora|chama agora|ligue ja|"
+            r"responda sim|vagas limitadas|retorno garantido|dinheiro rapido"
+        ),
+        # Bought followers and cold SEO pitches.
+        (
+            r"(?:aumente|aumentar|turbine|compre|comprar) (?:seus |suas |os |mais )?"
+            r"(?:seguidores|curtidas|likes|views)|"
+            r"seo (?:consultant|specialist|expert)|(?:your|seu) (?:website|site) (?:is not|isn'?t|nao esta) "
+            r"(?:ranking|aparecendo)|first page of google|primeira pagina do google|i can fix it"
+        ),
+        # "Oi mãe, troquei de número": a relative's new number asking for money.
+        (
+            r"(?:oi|ola|oie) (?:mae|pai|filh[oa]|vo|tia|tio)\b|troquei de numero|mudei de numero|"
+            r"(?:esse|este) (?:e|eh) (?:o )?meu (?:novo )?numero|salva (?:esse|este|meu novo)(?: numero| contato)?|"
+            r"(?:preciso de|faz|faca|manda) (?:um )?pix (?:urgente|pra mim|de \d+)|me empresta"
+        ),
     ),
     _sig(
         "job_seeker",
@@ -442,6 +487,34 @@ SIGNALS = (
             "meu portfolio",
             "we (?:offer|provide) (?:services|solutions)",
             "partnership",
+            # "Oferecemos gestão de tráfego", "Somos a SolarMax, fabricante de inversores", "nossa proposta".
+            "oferecemos|ofertamos|disponibilizamos|trabalhamos com (?:solucoes|servicos) de",
+            r"(?:sou|somos) (?:a |o |um |uma )?(?:[a-z0-9]+,? ){0,3}(?:um |uma |a |o )?"
+            + alt(r"fabricante|distribuidora?|fornecedora?|importadora?|agencia|consultoria|representante\w*"),
+            r"(?:temos|oferecemos) (?:condicoes|precos|descontos|tabela) (?:especiais|exclusiv\w+|diferenciad\w+)",
+            "(?:apresentar|mostrar) (?:a |o )?(?:nossa|nosso|nossas|nossos) "
+            + alt("proposta|solucao|solucoes|empresa|servicos?|produtos?|trabalho|plataforma|sistema"),
+            r"(?:ser|seja|sejam|virar|tornar) (?:um |uma )?(?:parceir[oa]|fornecedor\w*)",
+            r"(?:para|pra) (?:integradores|lojistas|revendedores)",
+            # Someone working for the business: "mandei a guia do DAS de vocês", "segue a nota fiscal da empresa".
+            r"(?:mandei|enviei|segue|seguem|encaminhei) (?:a |o |as |os )?"
+            r"(?:guias?|notas? fisca\w*|nf|nfe|faturas?|cobrancas?|relatorios?|balancete|folha de pagamento)"
+            r"(?: [a-z0-9]+){0,3} (?:de|da|pra|para) (?:voces|vcs|vc|empresa|sua empresa)",
+        ],
+    ),
+    _sig(
+        "press",
+        "imprensa/pesquisa",
+        [
+            # Journalists, students and researchers: not customers, whatever verbs they use.
+            "jornalista|reporter|reportagem|imprensa|pauta (?:sobre|para)",
+            "(?:sou|somos|falo|escrevo) (?:do|da|de um|de uma|para o|para a|pro|pra) "
+            + alt("jornal|revista|portal|radio|tv|emissora|blog|podcast|site de noticias"),
+            "fazer (?:uma )?materia|uma materia (?:sobre|com|para|pro|pra)|entrevistar",
+            r"questionario|formulario de pesquisa|pesquisa (?:academica|cientifica|de campo|de mestrado|de doutorado)|"
+            r"(?:fazendo|faco|realizando) (?:uma )?pesquisa (?:sobre|com|para|pra)|(?:meu|nosso) tcc|"
+            r"trabalho (?:de|da) (?:faculdade|escola|conclusao|universidade)",
+            "journalist|survey|questionnaire|research project",
         ],
     ),
     _sig(

@@ -90,6 +90,41 @@ def test_negation_cancels_a_purchase_verb():
     assert result.temperature == "cold"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Press and research
+        "Boa tarde, sou repórter do portal G1 e queria fazer uma matéria sobre a loja",
+        "Oi! Sou da revista Casa Nova, posso entrevistar o dono amanhã?",
+        "sou estudante e estou fazendo uma pesquisa sobre o comércio do bairro, pode responder um questionário?",
+        "Olá, é para o meu TCC: vocês podem responder algumas perguntas?",
+        # Vendors, agencies and partners, even when they ask for a meeting
+        "Oferecemos gestão de redes sociais. Podemos agendar uma reunião para apresentar nossa proposta?",
+        "Somos a TecnoPlast, fabricante de embalagens. Temos condições especiais para lojistas",
+        "Gostaria de ser parceiro de vocês, queria fazer parceria com minha loja de pneus",
+        "Somos uma agência de marketing, podemos marcar uma call hoje?",
+        "aqui é a Paula do escritório, enviei as notas fiscais de vocês por email",
+        # Plans far away, no decision
+        "Estou pensando em comprar um carro daqui uns 3 anos, só acompanhando por enquanto",
+        "pensando em trocar de apartamento daqui a dois anos, só vou acompanhando os lançamentos",
+    ],
+)
+def test_press_vendors_partners_and_far_plans_are_cold(text):
+    result = classify(text)
+    assert result.temperature == "cold", result.reason
+    assert result.intent == "other", result.reason
+
+
+def test_giving_up_on_one_thing_does_not_cancel_a_new_purchase():
+    for text in (
+        "desisti do outro modelo, quero fechar o Onix hoje",
+        "Desisti de consertar a geladeira, quero comprar uma nova hoje",
+    ):
+        result = classify(text)
+        assert (result.intent, result.temperature) == ("purchase", "hot"), result.reason
+    assert classify("quero comprar um carro mas desisti, sem grana").temperature == "cold"
+
+
 def test_hoje_in_a_support_request_is_not_urgency():
     result = classify("A aula de hoje foi cancelada?")
     assert result.intent == "support"
@@ -297,6 +332,38 @@ def test_spam(text):
     assert result.spam is True
     assert result.score == 0
     assert result.temperature == "cold"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Parabéns, você foi sorteada! Resgate seu prêmio em premios-brasil.top",
+        "Seu CPF será bloqueado hoje. Confirme o código enviado por SMS em t.me/receita_regulariza",
+        "CRÉDITO CONSIGNADO PARA NEGATIVADOS, taxa 1,5% a.m., sem consulta ao Serasa. Chame agora!",
+        "Empréstimo liberado na hora para aposentados e pensionistas, ligue já",
+        "Oi filho, mudei de número, salva esse contato. Faz um pix pra mim de 500?",
+        "Oi mãe, esse é meu número novo. Me empresta 300 reais urgente?",
+        "Quer aumentar seus seguidores? 5000 curtidas por R$ 19. Responda SIM",
+        "Hello, I'm a SEO specialist. Your website isn't ranking, I can get you to the first page of Google",
+    ],
+)
+def test_scams_loans_and_cold_pitches_are_spam(text):
+    result = classify(text)
+    assert result.spam is True, result.reason
+    assert (result.intent, result.temperature, result.score) == ("other", "cold", 0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meu número novo é 11 98765-4321, quero comprar um sofá",  # a new number alone is no scam
+        "qual a taxa de juros ao mês no financiamento?",
+        "vi no site loja-do-sofa.com.br, qual o preço do sofá retrátil?",
+        "quero um empréstimo pra comprar o carro, vcs financiam?",
+    ],
+)
+def test_customers_who_mention_numbers_links_or_loans_are_not_spam(text):
+    assert classify(text).spam is False
 
 
 def test_a_link_alone_is_not_spam():
