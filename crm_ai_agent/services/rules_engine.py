@@ -64,11 +64,13 @@ from .rules_extract import (
     match_catalog,
 )
 from .rules_lexicon import (
+    BOUGHT_HERE,
     HEDGE_BEFORE,
     INJECTION_MARKUP,
     NEG_BEFORE,
     OPT_OUT_NEG,
     QUESTION,
+    REPAIR_REQUEST,
     SIGNALS,
     SIGNALS_BY_NAME,
     correct_word,
@@ -597,6 +599,8 @@ def classify(text, *, latest=None, catalog=None, rules=None, thresholds=None, kn
     found = _find_signals(folded)
     if "negative" in found and "purchase" in found and found["purchase"][0] > found["negative"][1]:
         del found["negative"]  # "desisti daquele, quero comprar um novo hoje": the decision comes last
+    if "support" in found and REPAIR_REQUEST.search(folded.text) and not BOUGHT_HERE.search(folded.text):
+        del found["support"]  # "vcs consertam notebook que não liga?": a repair quote, not after-sales
     if injection_spans:
         found["injection"] = injection_spans[0][1]
     opt_out = next(filter(None, map(_opt_out_quote, _messages(text if latest is None else latest))), "")

@@ -224,7 +224,7 @@ SIGNALS = (
         + alt(
             "tem|tb tem|tambem tem|teriam|trabalham com|trabalha com|fazem|faz|vende|vendem|atendem|atende|entregam|"
             "entrega|instalam|instala|consertam|conserta|aceitam|aceita|oferecem|da|dao|possuem|abrem|abre|compram|"
-            "fecham|funcionam|trabalham|trabalha|mandam|enviam"
+            "fecham|funcionam|trabalham|trabalha|mandam|enviam|pegam|pega|cuidam|cuida|atuam|atua|resolvem"
         ),
         [
             r"^\W*tem(?= )",
@@ -354,7 +354,13 @@ SIGNALS = (
             + alt(
                 "pedido|pedidos|produto|contrato|boleto|carne|certificado|diploma|cadastro|reembolso|dinheiro|estorno"
             ),
-            "minha " + alt("compra|encomenda|entrega|fatura|conta|assinatura|internet|conexao|linha|mensalidade"),
+            # Not "minha conta (de luz) vem 400 reais" nor "minha internet de outra operadora": a prospect's own.
+            "minha "
+            + alt(
+                "compra|encomenda|entrega|fatura|assinatura|conexao|linha|mensalidade",
+                r"conta(?! (?:de |da |do )?(?:luz|energia|agua|gas|telefone|celular)| vem| fica| chega| da uns)",
+                r"internet(?! (?:de|da|com|na) (?:outra|outro|operadora)| atual| de casa e)",
+            ),
         ],
         (r"pedido\s*(?:n[o.]?|numero|nº|#)?\s*\d{3,}|order\s*(?:n[o.]?|number|#)?\s*#?\d{3,}|my order|protocolo"),
         alt("nao|n|ainda nao|ate agora nao|nunca")
@@ -387,6 +393,45 @@ SIGNALS = (
             "ninguem (?:responde|atende|resolve|avisou)"
         ),
         r"cade (?:o |a )?(?:meu|minha)|sou cliente|fiz uma compra|fiz um pedido|comprei (?:aqui|ai|no site|na loja)",
+        # A payment due or late: "a parcela do meu consórcio venceu", "posso pagar sem multa?".
+        (
+            r"(?:parcela|boleto|fatura|mensalidade|prestacao|conta|carne)s? (?:[a-z0-9]+ ){0,4}"
+            r"(?:venceu|vencendo|vence hoje|atrasou|em atraso)|pagar (?:[a-z]+ ){0,2}sem (?:multa|juros)|"
+            r"multa (?:por|de) atraso|atrasei (?:a|o) (?:parcela|boleto|mensalidade|pagamento)"
+        ),
+        # Paid and not cleared: "já paguei o boleto mas consta em aberto".
+        (
+            r"ja paguei|paguei (?:o|a|os|as) (?:boleto|fatura|parcela|mensalidade|conta|pix|taxa)|"
+            r"consta (?:em aberto|como (?:pendente|em aberto|nao pag\w+)|em atraso)|"
+            r"(?:pagamento|pix) (?:ainda )?(?:nao|n) (?:caiu|compensou|baixou|foi identificado)|"
+            r"(?:nao|n) (?:deu|deram|ta dando) baixa"
+        ),
+        # Access to what was contracted: "esqueci a senha", "não consigo acessar a plataforma".
+        (
+            r"esqueci (?:a |minha |meu )?(?:senha|login|usuario)|"
+            r"(?:nao|n) consigo (?:acessar|entrar|logar|fazer (?:o )?login)|"
+            r"(?:redefinir|recuperar|resetar) (?:a |minha )?senha|senha (?:nao funciona|bloqueada|invalida)|"
+            r"forgot (?:my )?password|can'?t (?:log ?in|access my)"
+        ),
+        # Something bought to exchange or return: "a calça que comprei ficou pequena".
+        (
+            r"que (?:eu )?(?:comprei|pedi|recebi|encomendei|ganhei)(?! (?:outr[oa]|um|uma))|"
+            r"ficou (?:muito |meio |um pouco )?(?:pequen|grande|apertad|larg|curt|compri)[a-z]*"
+        ),
+        # After a service done here: "meu pet fez cirurgia aí semana passada", "os pontos estão abrindo".
+        (
+            r"(?:fez|fiz|fizemos|fizeram|teve|tive|fizeste) (?:[a-z]+ ){0,3}(?:ai|aqui|com (?:voces|vcs|vc))"
+            r"(?: n[oa])? (?:ontem|anteontem|semana passada|mes passado|sabado|domingo|ha \w+ dias)|"
+            r"pontos (?:estao |tao |ta |esta )?(?:abrindo|abertos|inflamad\w+|infeccionad\w+)|pos[- ]?operatorio"
+        ),
+        # Still in the shop or class status: "o carro tá na revisão desde segunda", "o treino de hoje vai ter?".
+        (
+            r"(?:ta|esta|deixei|ficou) (?:o |a |meu |minha )?(?:[a-z]+ )?(?:ai |aqui |com (?:voces|vcs) )?"
+            r"(?:na|no|em) (?:revisao|conserto|manutencao|oficina|assistencia|reparo|funilaria|lavagem)|"
+            r"(?:aula|treino|sessao|turma|ensaio|culto)(?: [a-z]+){0,2}(?: d[ao]s? \d+ ?h?[a-z0-9]*)?"
+            r"(?: de hoje| de amanha| hoje| amanha)? vai ter|vai ter (?:aula|treino) (?:hoje|amanha)|"
+            r"professor[a]? (?:faltou|vai faltar|nao vem|nao veio)"
+        ),
         r"(?:veio|chegou|recebi|entregaram) (?:o |a |um |uma )?(?:[a-z]+ ){0,2}"
         r"(?:errad[oa]|quebrad[oa]|com defeito|danificad[oa]|amassad[oa]|trocad[oa]|faltando)",
     ),
@@ -573,6 +618,19 @@ SIGNALS = (
 )
 
 SIGNALS_BY_NAME = {s.name: s for s in SIGNALS}
+
+# A repair asked of the business ("vcs consertam notebook que não liga?", "quanto fica pra arrumar a tela?"):
+# the defect it names is the job, not a complaint about something bought here, unless the message says so.
+REPAIR_REQUEST = rx(
+    rf"{VC} (?:consertam|conserta|arrumam|arruma|reparam|repara|fazem (?:conserto|reparo|manutencao))|"
+    r"(?:conserto|reparo|manutencao) (?:de|do|da|em)|"
+    r"orcamento (?:de|do|pra|para) (?:conserto|reparo|consertar|arrumar)|"
+    r"quanto (?:\w+ ){0,2}(?:pra|para) (?:consertar|arrumar|reparar)"
+)
+BOUGHT_HERE = rx(
+    r"comprei|comprou|garantia|pedido|(?:com|de) (?:voces|vcs|vc)|ai mesmo|aqui mesmo|nota fiscal|ja levei|"
+    r"voces (?:consertaram|arrumaram|fizeram)|vcs (?:consertaram|arrumaram|fizeram)|de novo|novamente"
+)
 
 # ---------------------------------------------------------------- injection written as markup or JSON
 

@@ -125,6 +125,58 @@ def test_giving_up_on_one_thing_does_not_cancel_a_new_purchase():
     assert classify("quero comprar um carro mas desisti, sem grana").temperature == "cold"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Payments due, late or not cleared
+        "a prestação do meu carro venceu ontem, ainda dá pra pagar sem juros?",
+        "o boleto da mensalidade vence hoje e não chegou no email",
+        "Já paguei a fatura de abril mas ainda consta em aberto no app",
+        "fiz o pix da parcela ontem e o pagamento não foi identificado",
+        # Access to what was contracted
+        "esqueci minha senha da área do aluno",
+        "não consigo fazer login no aplicativo de vocês",
+        # Exchanges of something bought
+        "quero trocar o tênis que comprei, ficou apertado",
+        "o vestido que pedi ficou muito grande, como faço a troca?",
+        # After a service done here
+        "meu cachorro fez castração aí ontem e os pontos estão inflamados",
+        "fiz a depilação com vcs sábado e ficou vermelho, é normal?",
+        # Still in the shop, or a class that may not happen
+        "minha moto tá aí na oficina desde sexta, já ficou pronta?",
+        "deixei o notebook no conserto com vcs, tem previsão?",
+        "a aula de pilates das 7h de amanhã vai ter?",
+        "o professor faltou de novo, a turma de hoje foi cancelada?",
+    ],
+)
+def test_existing_customers_worded_unusually_are_support(text):
+    result = classify(text)
+    assert (result.intent, result.temperature) == ("support", "cold"), result.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # A bill of the prospect's own, or a provider they want to leave, is no after-sales request.
+        ("como funciona o aluguel de placas solares? minha conta de luz vem uns 600 reais", "info"),
+        ("minha conta de energia vem alta, quanto custa instalar energia solar?", "price"),
+        ("minha internet atual é muito lenta, vcs tem fibra no meu bairro?", "info"),
+        ("minha internet de outra operadora cai toda hora, qual o valor do plano de 500 mega?", "price"),
+        # A repair quote: the defect is the job to do.
+        ("vcs consertam geladeira que não gela? quanto fica?", "price"),
+        ("quanto fica pra consertar uma TV que não liga?", "price"),
+    ],
+)
+def test_prospects_describing_their_own_bill_provider_or_broken_item_are_not_support(text, intent):
+    result = classify(text)
+    assert result.intent == intent, result.reason
+    assert result.temperature == "warm", result.reason
+
+
+def test_a_repair_of_something_bought_here_stays_support():
+    assert classify("comprei a TV com vcs e não liga, vcs consertam?").intent == "support"
+
+
 def test_hoje_in_a_support_request_is_not_urgency():
     result = classify("A aula de hoje foi cancelada?")
     assert result.intent == "support"
