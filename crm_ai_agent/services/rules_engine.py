@@ -65,6 +65,7 @@ from .rules_extract import (
 )
 from .rules_lexicon import (
     BOUGHT_HERE,
+    CHOOSING,
     HEDGE_BEFORE,
     INJECTION_MARKUP,
     NEG_BEFORE,
@@ -568,7 +569,7 @@ def apply_rules(rules, data, text=""):
 # ---------------------------------------------------------------- classification
 
 
-def _decide_intent(sig, has_interest):
+def _decide_intent(sig, has_interest, urgent_need=False):
     if "opt_out" in sig or "spam" in sig:
         return "other"
     purchase = "purchase" in sig
@@ -580,8 +581,8 @@ def _decide_intent(sig, has_interest):
         return "schedule"
     if purchase:
         return "purchase"
-    if "need" in sig and "price" not in sig and "info" not in sig:
-        return "purchase"
+    if "need" in sig and (urgent_need or ("price" not in sig and "info" not in sig)):
+        return "purchase"  # "preciso de um contador essa semana, quanto cobram?": an urgent need
     if "price" in sig:
         return "price"
     if "info" in sig or "vague_info" in sig or has_interest:
@@ -647,7 +648,8 @@ def classify(text, *, latest=None, catalog=None, rules=None, thresholds=None, kn
     sig = set(found)
     result.opt_out = "opt_out" in sig
     result.spam = "spam" in sig and not result.opt_out
-    intent = _decide_intent(sig, bool(result.interest))
+    urgent_need = ("urgency" in sig or tf_urgent) and not CHOOSING.search(folded.text)
+    intent = _decide_intent(sig, bool(result.interest), urgent_need)
     question = bool(QUESTION.search(folded.text))
     if not question and (
         (intent in ("price", "info") and "price_objection" in sig)

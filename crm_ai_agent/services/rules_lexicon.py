@@ -30,6 +30,10 @@ WANT = alt(
     "desejo|pretendo|vou|vamos|to querendo|estou querendo|tava querendo|estava querendo"
 )
 ARTICLE = alt("um|uma|o|a|os|as|un")
+# "levar" is buying ("vou levar", "quero levar o azul") unless someone is taken somewhere ("quero levar ele agora").
+LEVAR = r"levar(?! (?:ele|ela|eles|elas|meu|minha|o meu|a minha|o pet|o cachorro|a cachorra|o gato|a gata)(?![a-z]))"
+# A sum before a way of paying: "pago 85 mil à vista", "pago R$ 2.000 no pix".
+_PAID_SUM = r"(?:(?:r\$ ?)?\d[\d.,]* ?(?:mil|k|reais)? )?"
 WEEKDAY = alt("segunda|terca|quarta|quinta|sexta|sabado|domingo")
 # Before a purchase verb, words that make a plan of it, not a decision: "estou pensando em trocar de carro".
 HEDGE_BEFORE = rx(
@@ -95,7 +99,7 @@ SIGNALS = (
         "compra",
         rf"{WANT}\s+(?:muito\s+|mesmo\s+|ja\s+)?"
         + alt(
-            "comprar|compra|adquirir|fechar|contratar|alugar|levar|assinar|matricular|me matricular|matricula|"
+            "comprar|compra|adquirir|fechar|contratar|alugar|" + LEVAR + "|assinar|matricular|me matricular|matricula|"
             "me inscrever|inscrever|fazer (?:a |minha |uma )?(?:matricula|inscricao|compra|assinatura)|comecar|"
             "garantir|encomendar|reservar|querer"
         ),
@@ -110,7 +114,11 @@ SIGNALS = (
         ],
         r"fechar (?:o|a) (?!porta|janela|loja|conta)[a-z0-9-]+ (?:hoje|hj|agora|agr|amanha|ja|essa semana|esta semana)",
         r"quanto (?:fica|sai|faz) (?:pra|para|p) (?:levar|fechar)",
-        r"vou (?:querer|levar|ficar com|comprar|fechar)",
+        rf"vou (?:querer|{LEVAR}|ficar com|comprar|fechar)",
+        # "fecha negócio", "negócio fechado", "me vê 2 pneus", "quero usar a carta de crédito num Polo".
+        r"fecha (?:negocio|o negocio|a compra)|negocio fechado|(?:me|mim) (?:ve|vende|separa) (?:um|uma|\d+|dois|duas)",
+        r"(?:usar|utilizar) (?:a carta|o credito|meu credito|o consorcio)|"
+        r"(?:quero|vou|pretendo) usar (?:num|numa|em um|em uma) ",
         r"adquirir|encomendar",
         [
             r"(?:quero|queremos|preciso|precisamos|gostaria de|vou) contratar",
@@ -134,7 +142,7 @@ SIGNALS = (
             "apresentacao|divulgacao|permuta|reserva"
         )
         + ")[a-z]+",
-        r"pago (?:a vista|no pix|em dinheiro|hoje|agora)",
+        r"pago " + _PAID_SUM + "(?:a vista|no pix|em dinheiro|hoje|agora)",
         r"trocar (?:de |o |meu )?carro",
         (
             "(?:i|we) (?:want|wanna|would like|'d like|d like|need) to "
@@ -147,7 +155,8 @@ SIGNALS = (
         "need",
         "necessidade",
         alt("preciso|precisamos|precisava|necessito|to precisando|estou precisando|tamo precisando")
-        + r"\s+(?:urgente\s+)?(?:de|d)",
+        + r"\s+(?:urgente\s+)?(?:(?:de|d)(?! (?:um |uma |uns |umas )?(?:orcamento|informac|info|ajuda|resposta|"
+        r"segunda via|2a via|retorno|atendimento))|trocar|comprar|consertar|arrumar|instalar)",
         r"(?:procuro|procurando|buscando|busco)\s+(?:(?:um|uma|o|a)\s+)?(?!emprego|trabalho|vaga|estagio)[a-z]+",
         r"(?:i|we) need (?:a|an|to|some)|need a",
         negatable=True,
@@ -186,7 +195,16 @@ SIGNALS = (
             "livre",
             WEEKDAY,
         ),
-        r"atende[mn]? (?:hoje|hj|agora|agr|amanha)",
+        r"atende[mn]? (?:hoje|hj|agora|agr|amanha)|atendendo (?:hoje|hj|agora|agr|amanha)",
+        # A time slot: "tem vaga na agenda?", "reserva do salão pro dia 15", "quero levar ele aí agora".
+        r"vagas? na agenda|(?:tem|teria|ha|tens) (?:alguma )?vaga (?:pra|para|p) (?:hoje|hj|amanha|agora)|"
+        r"agenda (?:livre|aberta|disponivel)",
+        r"reserv[a-z]* (?:(?:d[oa]s?|de|uma|um|a|o) )?(?:mesa|quadra|salao|churrasqueira|espaco|sala|quiosque|"
+        r"horario|lugar|lugares)|reserv[a-z]* (?:[a-z]+ ){0,5}(?:pro|pra|para o|no|para) dia \d",
+        r"(?:levar|trazer) (?:ele|ela|eles|elas|o pet|o cachorro|a cachorra|o gato|a gata)(?![a-z])",
+        rf"{WANT} (?:ir )?(?:ver|olhar|testar|conhecer) (?:o|a|os|as|esse|essa|aquele|aquela) "
+        r"(?!preco|valor|catalogo|foto|video|cardapio|site)[a-z0-9]+(?: [a-z0-9]+){0,3} "
+        rf"(?:hoje|hj|amanha|de manha|a tarde|a noite|as \d|no {WEEKDAY}|na {WEEKDAY}|{WEEKDAY})",
         rf"pode ser (?:hoje|hj|amanha|semana que vem|na|no|as|dia|{WEEKDAY})",
         [
             r"(?:da|dá) (?:pra|para) (?:vir|passar|atender|encaixar|ir)",
@@ -238,7 +256,8 @@ SIGNALS = (
             "endereco|onde fica|onde voces ficam|localizacao|loja fisica|horario de funcionamento|horarios|abrem|"
             r"fotos?|catalogo|modelos|cores|tamanho|tamanhos|medidas|detalhes|ficha tecnica|especificac\w+|"
             "tenho interesse|tenho interese|interesse|interessad[oa]|gostaria de saber|gostaria de ver|queria saber|"
-            "quero saber|queria ver|quero ver|saber (?:sobre|se)|me passa|me manda|me envia|manda foto|e turbo|"
+            r"quero saber(?! mais\W*$)|queria ver|quero ver|saber (?:sobre|se)|me passa|me manda|me envia|manda foto|"
+            "e turbo|"
             "cardapio|menu"
         ),
         r"(?:me )?(?:enviar|envia|envie|mandar|manda|mande|passar|passa) (?:o |a |os |as |um |uma )?"
@@ -283,7 +302,7 @@ SIGNALS = (
         "cash_ready",
         "pagamento à vista",
         (
-            "pago (?:a vista|no pix|em dinheiro|tudo a vista|cash)|(?:ja )?tenho o (?:dinheiro|valor)|"
+            "pago " + _PAID_SUM + "(?:a vista|no pix|em dinheiro|tudo a vista|cash)|(?:ja )?tenho o (?:dinheiro|valor)|"
             "dinheiro (?:na mao|em maos)|ja tenho (?:o dinheiro|a grana|o valor)|have the (?:cash|money)|"
             "pay (?:in )?cash"
         ),
@@ -695,6 +714,9 @@ INJECTION_MARKUP = tuple(
         ),
     )
 )
+
+# Still choosing between options ("qual o mais barato que vcs tem?"): an urgent need is then no decision yet.
+CHOOSING = rx(r"qual (?:e )?(?:o|a|os|as) (?:mais|melhor|melhores|menor)|quais (?:as )?(?:opcoes|modelos)|which one")
 
 # A question needs one of these to count as asking (and not only commenting).
 QUESTION = rx(

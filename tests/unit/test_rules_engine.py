@@ -177,6 +177,43 @@ def test_a_repair_of_something_bought_here_stays_support():
     assert classify("comprei a TV com vcs e não liga, vcs consertam?").intent == "support"
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "temperature"),
+    [
+        # Booking a time slot or taking someone (a pet, a child) somewhere is a schedule, not a purchase.
+        ("quero fazer minha sobrancelha amanhã, tem vaga na agenda?", "schedule", "hot"),
+        ("queria reservar uma mesa pra 6 pessoas no sábado", "schedule", "hot"),
+        ("Quero fazer a reserva da churrasqueira pro dia 20", "schedule", "hot"),
+        ("minha gata não come desde ontem, posso levar ela aí agora?", "schedule", "hot"),
+        ("tem pediatra atendendo hoje? vou levar ele", "schedule", "hot"),
+        ("meu crédito foi aprovado, quero ver o Compass sábado pra fechar", "schedule", "hot"),
+        ("queria olhar aquele apartamento da Vila Nova amanhã de manhã", "schedule", "hot"),
+        # but the pet or the product can still be bought
+        ("quero levar o sofá cinza, entregam amanhã?", "purchase", "hot"),
+        ("vou levar dois, pode separar?", "purchase", "hot"),
+        # A concrete offer closes the deal.
+        ("fecha negócio: pago 40 mil no pix no Onix 2020", "purchase", "hot"),
+        ("pago R$ 2.500 à vista nessa geladeira, negócio fechado?", "purchase", "hot"),
+        ("me vê 2 pneus aro 15 pra hoje", "purchase", "hot"),
+        ("tenho carta de crédito contemplada, quero usar num apartamento de 2 quartos", "purchase", "hot"),
+        # An urgent need for a service, even when the price is asked too.
+        ("preciso de um eletricista hoje, vcs fazem? quanto cobram?", "purchase", "hot"),
+        ("preciso trocar o pneu agora, vcs tem aro 14? quanto fica?", "purchase", "hot"),
+        ("preciso instalar um ar condicionado essa semana, qual o valor?", "purchase", "hot"),
+        # still choosing between options: a price question
+        ("preciso de um celular urgente, qual o mais barato que vcs tem?", "price", "hot"),
+        # a need with no urgency and a price question stays a price question
+        ("preciso de um contador, quanto cobram por mês?", "price", "warm"),
+        # nothing named
+        ("Quero saber mais!", "info", "cold"),
+        ("quero saber mais sobre o plano de internet", "info", "warm"),
+    ],
+)
+def test_booking_taking_someone_offers_and_urgent_needs(text, intent, temperature):
+    result = classify(text)
+    assert (result.intent, result.temperature) == (intent, temperature), result.reason
+
+
 def test_hoje_in_a_support_request_is_not_urgency():
     result = classify("A aula de hoje foi cancelada?")
     assert result.intent == "support"
