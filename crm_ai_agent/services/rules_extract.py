@@ -485,21 +485,46 @@ colchao king size|cama box|guarda-roupa|guarda roupa|roupeiro|armario|rack|estan
 moveis planejados|cozinha planejada|geladeira|geladeira frost free|fogao|micro-ondas|microondas|
 maquina de lavar|lava e seca|ar condicionado|ar-condicionado|ventilador|capinha|pelicula|carregador|encanador|
 eletricista|chaveiro|pedreiro|pintor|pintura|marido de aluguel|desentupimento|desentupir|desentupidora|
-dedetizacao|limpeza pos-obra|limpeza pos obra|diarista|faxina|mudanca|frete|carreto|instalacao|
+dedetizacao|limpeza pos-obra|limpeza pos obra|diarista|faxina|mudanca|carreto|instalacao|
 instalacao de ar condicionado|manutencao|manutencao de piscina|conserto|reparo|assistencia|internet|fibra|
 fibra otica|plano de internet|banda larga|plano empresarial|plano de saude|plano de saude empresarial|
-plano odontologico|seguro|seguro auto|seguro de vida|seguro residencial|seguro viagem|consorcio|
+plano odontologico|seguro|seguro auto|seguro de vida|seguro residencial|seguro viagem|
 camera de seguranca|cameras de seguranca|alarme|portao eletronico|chuveiro|aquecedor|energia solar|
 placa solar|placas solares|painel solar|paineis solares|
-contabilidade|contador|advogado|despachante|revisao|troca de oleo|funilaria|alinhamento|pneu|pneus|curso|cursos|
+advogado|despachante|revisao|troca de oleo|funilaria|alinhamento|pneu|pneus|curso|cursos|
 curso de ingles|curso de espanhol|ingles|espanhol|frances|alemao|italiano|portugues|aula|aulas|aula de reforco|
-reforco|aula de violao|violao|guitarra|piano|danca|ballet|natacao|musculacao|academia|crossfit|pos|
+reforco|aula de violao|violao|guitarra|piano|danca|ballet|natacao|musculacao|crossfit|pos|
 pos-graduacao|pos graduacao|mba|mestrado|graduacao|faculdade|vestibular|enem|supletivo|eja|curso tecnico|
 matricula|1o ano|2o ano|3o ano|fundamental|fundamental 1|fundamental 2|ensino medio|educacao infantil|bercario|
 creche|periodo integral|intercambio|excel|programacao|marketing digital|barbeiro|auto cad|autocad|enfermagem|
 medicina|psicologia|administracao|car|cars|electric car|electric cars|suv|apartment|house|condo|sofa|
 leather sofa|plumber|electrician|locksmith|house cleaning|cleaning|dental cleaning|teeth whitening|whitening|
 implant|course|portuguese course|english course|classes|mba|insurance|
+""".replace("\n", "")
+
+_SPECIFIC_HEADS += """
+racao|hotel pet|hotelzinho|creche pet|banho e tosa|tosa|veterinario|veterinaria|vacina|vacinacao|castracao|
+petisco|coleira|unha|unhas|unhas de gel|alongamento de unhas|tatuagem|tattoo|piercing|maquiagem|skin care|
+pizza|hamburguer|lanche|marmita|marmitex|bolo|torta|acai|sushi|esfiha|salgados|docinhos|cesta de cafe|
+buffet|decoracao de festa|fotografo|fotografia|filmagem|salao de festas|
+porcelanato|piso|revestimento|azulejo|cimento|tijolo|tinta|telha|cacamba|drywall|gesso|vidro|box de banheiro|
+divorcio|divorcio consensual|inventario|usucapiao|pensao alimenticia|processo trabalhista|abertura de empresa|
+imposto de renda|declaracao de imposto de renda|
+abrir empresa|abrir uma empresa|abrir minha empresa|abrir mei|abrir um mei|abrir cnpj|abrir um cnpj|
+pacote de viagem|passagem|passagens|pousada|cruzeiro|hospedagem|
+cardiologia|dermatologia|ginecologia|ortopedia|pediatria|oftalmologia|psiquiatria|endocrinologia|neurologia|
+urologia|otorrino|otorrinolaringologia|fonoaudiologia|ultrassom|raio-x|ressonancia|tomografia|
+guincho|reboque|bateria|oleo|escapamento|embreagem|freio|freios|suspensao|
+lava-loucas|lava loucas|lavadora|secadora|freezer|cooktop|forno|air fryer|liquidificador|aspirador|
+troca de tela|trocar a tela|troca de bateria|
+maternal|jardim|pre-escola|pre escola|berçario|
+bag|handbag|leather bag|backpack|shoes|sneakers|
+""".replace("\n", "")
+
+# Words about paying, shipping, units or the business itself ("frete", "diária", "academia"): the interest
+# only when nothing else is named.
+_WEAK_HEADS = """
+consorcio|frete|academia|contabilidade|contador|kit|aluguel|locacao|diaria|diarias|
 """.replace("\n", "")
 
 _GENERIC_HEADS = """
@@ -516,16 +541,60 @@ sessoes|pacote|
 """.replace("\n", "")
 
 _BROAD_SET = set(_BROAD_HEADS.split("|"))
-_SPECIFIC = compile_terms([h for h in _SPECIFIC_HEADS.split("|") if h and h not in _BROAD_SET])
+
+
+def _with_plurals(heads):
+    """Heads and their plural ("sofa" -> "sofas", "colchao" -> "colchoes", "pneu" -> "pneus")."""
+    out = []
+    for head in heads:
+        out.append(head)
+        if head.startswith("re:") or " " in head or "-" in head or any(c.isdigit() for c in head) or len(head) < 4:
+            continue
+        if head.endswith("ao"):
+            out.append(head[:-2] + "oes")
+        elif head.endswith(("r", "z")):
+            out.append(head + "es")
+        elif head.endswith("l"):
+            out.append(head[:-1] + "is")
+        elif head[-1] in "aeiou":
+            out.append(head + "s")
+    return out
+
+
+_SPECIFIC = compile_terms(_with_plurals(h for h in _SPECIFIC_HEADS.split("|") if h and h not in _BROAD_SET))
 _BROAD = compile_terms([h for h in _BROAD_HEADS.split("|") if h])
+_WEAK = compile_terms([h for h in _WEAK_HEADS.split("|") if h])
 _GENERIC = compile_terms([h for h in _GENERIC_HEADS.split("|") if h])
+# Brand and model written as letters and digits: "CG 160", "XRE 300", "A54", "RTX 4060" (not "aro 14",
+# "dia 15", "em 12x", "apto 42": units, dates, counts and addresses).
+_MODEL_NOT = set(
+    fold(
+        """
+    a o e as os um uma uns de do da dos das em no na nos nas ao aos com sem por pra pro pras pros ate sao dia
+    dias ano anos mes hora aro kg km mil h hs r rs us x n nr num ap apto casa lote sala rua av cep cpf cnpj tel
+    cel fone zap pix seg ter qua qui sex sab dom nota fase mod cod loja top tem sou vou so ja mais que q pq ou
+    ha faz to ta br sp rj mg ddd cx un und m cm mm l ml mb gb tb w v cv gen ver pago paga tam vaga bloco quadra
+    para as lj ref por pg pag cap item lote uns fim meio faixa tipo nivel ate sala vez dar ter ser ir ver vir fui
+    foi era vai dou fiz deu dei quer sei sai fica pode nem cada mas bem tb tbm vc vcs ele ela eu meu seu sua dos
+    pelo pela umas cai sobe hj amnh ai tudo todo toda lá la
+    """
+    ).split()
+)
+_MODEL = re.compile(
+    r"(?<![a-z0-9$])([a-z]{1,4})[ -]?(?!(?:19|20)\d\d(?!\d))\d{2,4}[a-z]{0,2}(?![a-z0-9/%]|[.,]\d)"
+    r"(?! ?(?:mil|k|reais|anos|meses|dias|km|vezes|pessoas|unidades|horas|min|minutos)(?![a-z]))"
+)
 # "carro" folds to "caro" (expensive): such heads must have their double letter in the original.
 _NEEDS_DOUBLE = {"caro": "rr", "caros": "rr"}
 
 # Tokens that may follow a head and belong to it ("iphone 15 pro max", "apartamento de 2 quartos").
 _TAIL = rx(
     r"(?:\s+(?:(?:(?:de |com |em )?\d+ (?:quartos?|dorm\w*|suites?|vagas?|lugares|portas|m2|metros)|quartos?|"
-    r"dormitorios?|suites?|\d{1,4}(?:gb|tb|mp|w|cv|m2|mm|pol)?|[a-z]?\d{1,3}[a-z]{0,3}|pro|max|plus|ultra|mini|lite|"
+    r"dormitorios?|suites?|\d{1,3}x\d{1,3}|\d{1,4}(?:gb|tb|mp|w|cv|m2|mm|pol|ah)?|[a-z]?\d{1,3}[a-z]{0,3}|"
+    r"pro(?! (?!max|plus)[a-z])|max|plus|ultra|mini|lite|note|anual|mensal|semestral|trimestral|familia|"
+    r"individual|de casal|de solteiro|"
+    # an adjective that narrows the head: "piso vinílico", "porcelanato acetinado", "colchão ortopédico"
+    r"(?!parcelad|financiad|entregue|instalad|usad|comprad|disponiv|possiv|acessiv)[a-z]{3,}(?:ico|ica|icos|icas|ado|ada|ados|adas|avel|ivel)|"
     r"slim|fe|air|sedan|hatch|cross|"
     r"track|xei|xe|gli|altis|hibrido|hybrid|flex|turbo|tsi|comfortline|highline|trendline|automatica|automatico|"
     r"manual|diesel|"
@@ -558,9 +627,30 @@ _INTEREST_PHRASES = rx(
     r"(?:valor|preco|precos|quanto custa|quanto e|quanto ta|quanto esta|qto ta|qto e|qual o valor|qual o preco|"
     r"how much is|price of)\s+(?:do|da|dos|das|de|o|a|the)?\s*|"
     r"(?:quero|queria|gostaria de|preciso de|procuro|procurando|vcs tem|voces tem|tem)\s+(?:um|uma|o|a|uns|umas)\s+|"
+    r"(?:precisando de|necessito de|necesito)\s+(?:um|uma|o|a|un|una)?\s*|"
+    r"(?:pacote|paquete|viagem|viaje|passagem|passagens|package|trip)\s+(?:de viagem\s+)?(?:para|pra|pro|a|to)\s+|"
     r"(?:sobre|about)\s+(?:o|a|os|as|the)?\s*",
     words=True,
 )
+# The object of a verb of doing or booking: "fazer minha tatuagem", "agendar banho e tosa", "marcar limpeza".
+_VERB_OBJECT = rx(
+    r"(?:fazer|faco|agendar|agenda|marcar|contratar|reservar|agendo|marco|"
+    r"(?:vcs|voces|vc) (?:fazem|faz|alugam|aluga|instalam|instala))\s+"
+    r"(?:(?:um|uma|o|a|os|as|uns|umas|un|una|minha|meu|minhas|meus)\s+)?",
+    words=True,
+)
+# "vc é a Carla da academia", "aqui é o Roberto da contabilidade": the business, not an interest.
+_PERSON_OF = rx(r"(?<![a-z0-9])(?:e|eh|sou|aqui e|fala|falo com) (?:a|o) [a-z]+ (?:da|do|de) $", words=False)
+# Words after which the next one is a unit or a fee, not the thing: "preço do m² do porcelanato".
+_UNIT_FIRST = set(
+    fold(
+        """
+    m2 metro metros metro quadrado diaria diarias saco sacos frete entrega shipping delivery taxa taxas mensalidade
+    parcela parcelas entrada aluguel locacao semana mes hora kg quilo litro unidade kit
+    """
+    ).split()
+)
+_BROAD_THEN = re.compile(r"(?: [a-z]+){0,2} (?:de|do|da|pra|para|pro) (?:(?:o|a|um|uma) )?")
 _PHRASE_STOP = set(
     fold(
         """
@@ -576,13 +666,37 @@ _PHRASE_BAD_FIRST = set(
         """
     informacao informacoes info orcamento desconto retorno atendente humano pessoa ajuda duvida resposta horario
     consulta visita valor preco saber ver falar mais tudo isso voces vcs voce vc mim ele ela eles gente coisa
-    coisas sair parar pare parem stop chega cancelar descadastrar remover bloquear unsubscribe
+    coisas sair parar pare parem stop chega cancelar descadastrar remover bloquear unsubscribe avaliacao
+    reuniao pedido reclamacao troca pagamento pix parceria compra reserva cadastro login teste test agendamento
+    simulacao cotacao proposta pergunta matricula inscricao horarios vaga hora dia semana isso aqui la negocio
+    materia pesquisa entrevista favor financiamento parcelamento entrega credito emprestimo
     """
     ).split()
 )
 
 
 _SPACE = re.compile(r"\s+")
+
+
+def _capitalised_next(folded, end):
+    """End of a Capitalised word right after ``end`` (a brand: "ração Golden", "notebook Dell"), or ``end``."""
+    match = _NEXT_WORD.match(folded.text, end)
+    if not match or match.group(1) in _PHRASE_STOP or match.group(1) in _MODEL_NOT:
+        return end
+    word = folded.quote(*match.span(1))
+    original = folded.original
+    if word[:1].isupper() and not word.isupper() and any(c.islower() for c in original if c.isalpha()):
+        if _MONTHS_DAYS.match(match.group(1)) is None:
+            return match.end()
+    return end
+
+
+_NEXT_WORD = re.compile(r"(?: (?:de|do|da))? ([a-z][a-z0-9-]+)")
+_MONTHS_DAYS = rx(
+    r"(?:janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro|segunda|terca|"
+    r"quarta|quinta|sexta|sabado|domingo|oi|ola|obrigad[oa]|bom|boa|qual|quanto|quando|como|onde|tem|vcs|voces)$",
+    words=False,
+)
 
 
 def _extend(folded, start, end):
@@ -592,10 +706,11 @@ def _extend(folded, start, end):
             end = tail.end()
         # Another head right after this one ("tênis adidas samba", "iphone 15 pro max").
         space = _SPACE.match(folded.text, end)
-        more = _SPECIFIC.match(folded.text, space.end()) if space else None
+        more = (_SPECIFIC.match(folded.text, space.end()) or _model_at(folded, space.end())) if space else None
         if not more:
             break
         end = more.end()
+    end = _capitalised_next(folded, end)
     before = folded.text[:start]
     left = _HEAD_AFTER_NUMBER.search(before) or _LEFT_ADJ.search(before)
     if left:
@@ -603,24 +718,63 @@ def _extend(folded, start, end):
     return start, end
 
 
-def _best_head(folded, pattern):
-    for match in pattern.finditer(folded.text):
-        if _POSSESSIVE.search(folded.text[: match.start()]):
-            continue
-        double = _NEEDS_DOUBLE.get(match.group())
-        if double and double not in folded.quote(*match.span()).lower():
-            continue
-        return _extend(folded, *match.span())
+def _skip(folded, match):
+    before = folded.text[: match.start()]
+    if _POSSESSIVE.search(before) or _PERSON_OF.search(before):
+        return True
+    if _NOT_A_PRODUCT.match(folded.text, match.start()):
+        return True
+    double = _NEEDS_DOUBLE.get(match.group())
+    return bool(double and double not in folded.quote(*match.span()).lower())
+
+
+# Heads that name no product in these phrases: "bolsa de estudo" is a scholarship, not a handbag.
+_NOT_A_PRODUCT = rx(r"bolsas? (?:de estudos?|integra\w*|parcia\w*|de \d+|\d+ ?%)", words=False)
+
+
+def _model_at(folded, pos):
+    match = _MODEL.match(folded.text, pos)
+    if match and match.group(1) not in _MODEL_NOT:
+        return match
     return None
 
 
+def _models(folded):
+    for match in _MODEL.finditer(folded.text):
+        if match.group(1) not in _MODEL_NOT:
+            yield match
+
+
+def _best_head(folded, *patterns):
+    """The first head of ``patterns`` in the text (``"model"`` stands for brand-and-model shapes)."""
+    matches = []
+    for pattern in patterns:
+        found = _models(folded) if pattern == "model" else pattern.finditer(folded.text)
+        first = next((m for m in found if not _skip(folded, m)), None)
+        if first:
+            matches.append(first)
+    if not matches:
+        return None
+    first = min(matches, key=lambda m: (m.start(), -m.end()))
+    return _extend(folded, *first.span())
+
+
 def extract_interest(folded):
-    """Product, model or service the customer asks about, ``(text, span)`` or ``("", None)``."""
-    span = _best_head(folded, _SPECIFIC)
+    """Product, model or service the customer asks about, ``(text, span)`` or ``("", None)``.
+
+    In order: the first of the object of a verb of doing or booking ("fazer minha tatuagem") and a
+    named product, model or service; then a phrase ("interesse no X", "preço do X"), a
+    broad service word ("consulta"), a word about paying, shipping or the business ("frete",
+    "academia"), a generic word ("carro").
+    """
+    spans = [s for s in (_verb_object(folded), _best_head(folded, _SPECIFIC, "model")) if s]
+    span = min(spans) if spans else None
     if span is None:
         span = _phrase_interest(folded)
     if span is None:
         span = _best_head(folded, _BROAD)
+    if span is None:
+        span = _best_head(folded, _WEAK)
     if span is None:
         span = _best_head(folded, _GENERIC)
     if span is None:
@@ -629,14 +783,46 @@ def extract_interest(folded):
     return text, span
 
 
+def _verb_object(folded):
+    for match in _VERB_OBJECT.finditer(folded.text):
+        pos = match.end()
+        head = _SPECIFIC.match(folded.text, pos) or _model_at(folded, pos)
+        if not head and _BROAD.match(folded.text, pos):
+            # "agendar uma aula experimental de violão": the specific thing after a broad word.
+            broad = _BROAD.match(folded.text, pos)
+            more = _BROAD_THEN.match(folded.text, broad.end())
+            head = (more and _SPECIFIC.match(folded.text, more.end())) or broad
+        head = head or _WEAK.match(folded.text, pos)
+        if head and head.group() not in _PHRASE_BAD_FIRST:
+            return _extend(folded, *head.span())
+        toks = _phrase_tokens(folded, pos)
+        if toks and toks[0][2] not in _PHRASE_BAD_FIRST and not toks[0][2].isdigit() and len(toks[0][2]) > 3:
+            if _GENERIC.match(folded.text, pos):
+                continue
+            return toks[0][0], toks[-1][1]
+    return None
+
+
+def _phrase_tokens(folded, pos):
+    toks = []
+    for tok_match in re.finditer(r"[a-z0-9][a-z0-9-]*|[^a-z0-9\s]", folded.text[pos:]):
+        tok = tok_match.group()
+        if not tok[0].isalnum() or tok in _PHRASE_STOP or len(toks) >= 3:
+            break
+        toks.append((pos + tok_match.start(), pos + tok_match.end(), tok))
+    return toks
+
+
 def _phrase_interest(folded):
     for match in _INTEREST_PHRASES.finditer(folded.text):
-        toks = []
-        for tok_match in re.finditer(r"[a-z0-9][a-z0-9-]*|[^a-z0-9\s]", folded.text[match.end() :]):
-            tok = tok_match.group()
-            if not tok[0].isalnum() or tok in _PHRASE_STOP or len(toks) >= 3:
-                break
-            toks.append((match.end() + tok_match.start(), match.end() + tok_match.end(), tok))
+        pos = match.end()
+        toks = _phrase_tokens(folded, pos)
+        if toks and toks[0][2] in _UNIT_FIRST:
+            # "preço do m² do porcelanato", "aluguel de caçamba": the thing comes after the unit or fee.
+            after = re.compile(r" (de|do|da|dos|das) ").match(folded.text, toks[0][1])
+            if not after:
+                continue
+            toks = _phrase_tokens(folded, after.end())
         if toks and toks[0][2] not in _PHRASE_BAD_FIRST and not toks[0][2].isdigit():
             return toks[0][0], toks[-1][1]
     return None

@@ -608,6 +608,45 @@ def test_interest(text, interest):
     assert classify(text).interest == interest
 
 
+@pytest.mark.parametrize(
+    ("text", "interest"),
+    [
+        # Payment, shipping, units and the business itself are not what the customer wants.
+        ("Qual o valor do frete pro sofá retrátil?", "sofá retrátil"),
+        ("quanto fica a entrega da geladeira frost free pra Niterói?", "geladeira frost free"),
+        ("qual o preço do metro do piso vinílico?", "piso vinílico"),
+        ("preço da diária da pousada pra 2 pessoas?", "pousada"),
+        ("quanto é o aluguel de andaime por semana?", "andaime"),
+        ("Tem plano família na academia?", "plano família"),
+        ("quero o plano semestral da academia", "plano semestral"),
+        ("vcs aceitam convênio pra consulta de dermatologia?", "dermatologia"),
+        # Brand and model written as letters and digits, and brands written with a capital
+        ("quanto ta a fazer 250 2023?", "fazer 250 2023"),
+        ("tem a Biz 125 vermelha?", "Biz 125"),
+        ("o Galaxy S23 ainda tem?", "Galaxy S23"),
+        ("vcs tem ração Premier pra filhote?", "ração Premier"),
+        ("quanto custa o conserto de geladeira Brastemp?", "geladeira Brastemp"),
+        # The object of doing, booking or hiring
+        ("queria fazer uma tatuagem no braço, quanto fica?", "tatuagem"),
+        ("quero agendar uma aula experimental de piano", "piano"),
+        ("quanto custa pra fazer um inventário?", "inventário"),
+        ("quero contratar um fotógrafo pro casamento", "fotógrafo"),
+        ("vcs fazem frete pra mudança pequena?", "frete"),
+        # Plurals of known heads, sizes and specific services
+        ("quero ver os colchões de casal", "colchões de casal"),
+        ("Qual o preço do porcelanato 80x80?", "porcelanato 80x80"),
+        ("preciso de um reboque agora", "reboque"),
+        # Not a product: a scholarship, the business a person works for, amounts and dates
+        ("tem bolsa de estudos pro curso de Enfermagem?", "Enfermagem"),
+        ("oi, vc é o Marcos da imobiliária?", ""),
+        ("consigo dar 20 mil de entrada num carro", "carro"),
+        ("tem horário dia 15 às 10h?", ""),
+    ],
+)
+def test_interest_is_the_thing_asked_about(text, interest):
+    assert classify(text).interest == interest, classify(text).reason
+
+
 def test_carro_is_not_caro():
     assert classify("CARO DEMAIS ESSE PREÇO").interest == ""
     assert classify("preciso de um carro").interest == "carro"
