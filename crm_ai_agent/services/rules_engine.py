@@ -74,6 +74,7 @@ from .rules_lexicon import (
     REPAIR_REQUEST,
     SIGNALS,
     SIGNALS_BY_NAME,
+    TRADE_IN,
     correct_word,
 )
 from .rules_text import Folded, compile_terms, tokens
@@ -602,6 +603,8 @@ def classify(text, *, latest=None, catalog=None, rules=None, thresholds=None, kn
         del found["negative"]  # "desisti daquele, quero comprar um novo hoje": the decision comes last
     if "support" in found and REPAIR_REQUEST.search(folded.text) and not BOUGHT_HERE.search(folded.text):
         del found["support"]  # "vcs consertam notebook que não liga?": a repair quote, not after-sales
+    if "support" in found and TRADE_IN.search(folded.text):
+        del found["support"]  # "comprei o iPhone 12 com vcs, quanto pagam nele na troca por um 15?": buying
     if injection_spans:
         found["injection"] = injection_spans[0][1]
     opt_out = next(filter(None, map(_opt_out_quote, _messages(text if latest is None else latest))), "")

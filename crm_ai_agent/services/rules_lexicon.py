@@ -201,7 +201,8 @@ SIGNALS = (
         r"agenda (?:livre|aberta|disponivel)",
         r"reserv[a-z]* (?:(?:d[oa]s?|de|uma|um|a|o) )?(?:mesa|quadra|salao|churrasqueira|espaco|sala|quiosque|"
         r"horario|lugar|lugares)|reserv[a-z]* (?:[a-z]+ ){0,5}(?:pro|pra|para o|no|para) dia \d",
-        r"(?:levar|trazer) (?:ele|ela|eles|elas|o pet|o cachorro|a cachorra|o gato|a gata)(?![a-z])",
+        r"(?:levar|trazer) (?:ele|ela|eles|elas|o pet|o cachorro|a cachorra|o gato|a gata)(?![a-z])|"
+        r"(?:levar|trazer) (?:o |a )?(?:meu|minha) [a-z]+ (?:ai|aqui|hoje|hj|amanha|pra|para)",
         rf"{WANT} (?:ir )?(?:ver|olhar|testar|conhecer) (?:o|a|os|as|esse|essa|aquele|aquela) "
         r"(?!preco|valor|catalogo|foto|video|cardapio|site)[a-z0-9]+(?: [a-z0-9]+){0,3} "
         rf"(?:hoje|hj|amanha|de manha|a tarde|a noite|as \d|no {WEEKDAY}|na {WEEKDAY}|{WEEKDAY})",
@@ -317,7 +318,7 @@ SIGNALS = (
             "dando uma olhada|sem (?:interesse|interese|pressa|grana|dinheiro|condicoes)|"
             "(?:nao|n) tenho (?:interesse|dinheiro|grana|condicoes)|(?:nao|n) (?:tenho )?interesse|"
             "to (?:liso|duro|sem grana)|nem pensar|desisti|not interested|no thanks|just (?:looking|browsing)|"
-            "no money|(?:so |ir |vou |estou |to )acompanhando"
+            "no money|(?:so |ir |vou |estou |to )acompanhando|meu sonho (?:e|eh)|quem sabe um dia"
         ),
     ),
     _sig(
@@ -407,7 +408,7 @@ SIGNALS = (
         ),
         (
             "reiniciei|caindo|sem sinal|sem internet|ta lenta|esta lenta|"
-            r"(?:aluguei|comprei|contratei|fiz) (?:\w+ )?com (?:voces|vcs|vc)|"
+            r"(?:aluguei|comprei|contratei|fiz) (?:\w+ ){0,3}com (?:voces|vcs|vc)|parou de funcionar|deu defeito|"
             "fiz (?:a|o|uma|um|minha|meu) [a-z ]{2,30} (?:ontem|semana passada|mes passado)|"
             "ninguem (?:responde|atende|resolve|avisou)"
         ),
@@ -441,6 +442,8 @@ SIGNALS = (
         (
             r"(?:fez|fiz|fizemos|fizeram|teve|tive|fizeste) (?:[a-z]+ ){0,3}(?:ai|aqui|com (?:voces|vcs|vc))"
             r"(?: n[oa])? (?:ontem|anteontem|semana passada|mes passado|sabado|domingo|ha \w+ dias)|"
+            r"(?:fez|fiz|fizemos|fizeram) (?:o |a |um |uma )?[a-z]+ (?:ai|aqui|com (?:voces|vcs|vc)) e |"
+            r"(?:ja )?(?:ficou|esta|ta) pront[oa]\?|"
             r"pontos (?:estao |tao |ta |esta )?(?:abrindo|abertos|inflamad\w+|infeccionad\w+)|pos[- ]?operatorio"
         ),
         # Still in the shop or class status: "o carro tá na revisão desde segunda", "o treino de hoje vai ter?".
@@ -486,7 +489,9 @@ SIGNALS = (
             r"emprestimo (?:liberado|facil|rapido|na hora)|"
             r"\d+(?:[.,]\d+)? ?% (?:a\.? ?m\b\.?|ao mes)|sem consulta (?:ao |a )?(?:spc|serasa)|"
             r"(?:para|pra) negativados|aposentados e pensionistas|chame agora|chama agora|ligue ja|"
-            r"responda sim|vagas limitadas|retorno garantido|dinheiro rapido"
+            r"responda sim|vagas limitadas|retorno garantido|dinheiro rapido|"
+            r"(?:chame|chama|me chama) no (?:whats|whatsapp|zap|pv|direct|inbox)|^\W*quer (?:ganhar|sair do aluguel|"
+            r"emagrecer|ficar ric[oa]|renda)|(?:voce|vc) ganhou (?:um|uma|o|a)|clique em|resgate (?:ja|agora|o seu|seu)"
         ),
         # Bought followers and cold SEO pitches.
         (
@@ -497,7 +502,9 @@ SIGNALS = (
         ),
         # "Oi mãe, troquei de número": a relative's new number asking for money.
         (
-            r"(?:oi|ola|oie) (?:mae|pai|filh[oa]|vo|tia|tio)\b|troquei de numero|mudei de numero|"
+            r"(?:oi|ola|oie) (?:mae|pai|filh[oa]|vo|tia|tio)\b|^\W*(?:mae|pai|filh[oa]|vo|vovo|tia|tio)\b|"
+            r"troquei de numero|mudei de numero|"
+            r"(?:preciso|tenho que) pagar (?:um|uma) (?:boleto|conta) (?:urgente|hoje)|"
             r"(?:esse|este) (?:e|eh) (?:o )?meu (?:novo )?numero|salva (?:esse|este|meu novo)(?: numero| contato)?|"
             r"(?:preciso de|faz|faca|manda) (?:um )?pix (?:urgente|pra mim|de \d+)|me empresta"
         ),
@@ -551,6 +558,11 @@ SIGNALS = (
             "meu portfolio",
             "we (?:offer|provide) (?:services|solutions)",
             "partnership",
+            # Influencers and agencies addressing the business: "sou influenciadora, topa uma permuta?".
+            r"influenciador\w*|influencer|blogueir\w+|criador(?:a)? de conteudo|topa (?:uma )?(?:permuta|parceria)|"
+            r"\d+ ?(?:mil|k) (?:de )?seguidores",
+            r"(?:para|pra|na) (?:a )?sua (?:empresa|loja|clinica|escola|academia|imobiliaria)(?! de )|"
+            r"(?:seu|sua) (?:negocio|empresa) (?:vender|crescer|faturar)",
             # "Oferecemos gestão de tráfego", "Somos a SolarMax, fabricante de inversores", "nossa proposta".
             "oferecemos|ofertamos|disponibilizamos|trabalhamos com (?:solucoes|servicos) de",
             r"(?:sou|somos) (?:a |o |um |uma )?(?:[a-z0-9]+,? ){0,3}(?:um |uma |a |o )?"
@@ -646,8 +658,15 @@ REPAIR_REQUEST = rx(
     r"orcamento (?:de|do|pra|para) (?:conserto|reparo|consertar|arrumar)|"
     r"quanto (?:\w+ ){0,2}(?:pra|para) (?:consertar|arrumar|reparar)"
 )
+# A trade-in towards something new ("quanto vcs pagam no meu iPhone 12 na troca por um 15?"): buying, whatever
+# the message says about the old item.
+TRADE_IN = rx(
+    r"na troca (?:por|pelo|pela|num|numa)|(?:aceitam|aceita|pegam|pega) (?:o |a )?(?:meu|minha) (?:[a-z0-9]+ ){1,3}"
+    r"(?:na troca|como entrada|de entrada)|quanto (?:voces|vcs|vc) (?:pagam|paga|dao|da) (?:no|na|pelo|pela|nele|nela)"
+)
 BOUGHT_HERE = rx(
-    r"comprei|comprou|garantia|pedido|(?:com|de) (?:voces|vcs|vc)|ai mesmo|aqui mesmo|nota fiscal|ja levei|"
+    r"comprei|comprou|garantia|pedido|(?:com|de) (?:voces|vcs|vc)|ai mesmo|aqui mesmo|nota fiscal|ja levei|deixei|"
+    r"(?:ficou|esta|ta) pront[oa]|"
     r"voces (?:consertaram|arrumaram|fizeram)|vcs (?:consertaram|arrumaram|fizeram)|de novo|novamente"
 )
 

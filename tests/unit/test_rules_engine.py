@@ -214,6 +214,65 @@ def test_booking_taking_someone_offers_and_urgent_needs(text, intent, temperatur
     assert (result.intent, result.temperature) == (intent, temperature), result.reason
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "temperature"),
+    [
+        # cold non-customers
+        ("Olá, trabalho na rádio Cidade FM e gostaria de entrevistar o proprietário", "other", "cold"),
+        (
+            "Bom dia, somos da Agência Pixel e criamos sites profissionais. Posso te mostrar nosso portfólio?",
+            "other",
+            "cold",
+        ),
+        (
+            "Boa tarde, represento uma marca de cosméticos e queria saber se vocês aceitam produtos em consignação",
+            "other",
+            "cold",
+        ),
+        ("Oi! Sou influenciadora com 50 mil seguidores, topa uma permuta?", "other", "cold"),
+        ("vc ganhou um vale-compras de R$ 1000! clique em bit.ly/vale1000 e resgate", "other", "cold"),
+        ("Quer sair do aluguel? Casa própria sem entrada!!! Chame no whats", "other", "cold"),
+        ("Oi, sou aluno da UFMG e estou fazendo meu TCC sobre atendimento, pode me ajudar?", "other", "cold"),
+        ("Fazemos cobrança de inadimplentes para sua empresa, podemos marcar uma reunião?", "other", "cold"),
+        ("Oi mae, esse é meu numero novo, apaga o antigo", "other", "cold"),
+        ("Pai, troquei de número. Preciso pagar um boleto urgente, pode me ajudar?", "other", "cold"),
+        ("Sou vendedor de uma distribuidora de bebidas, vcs compram refrigerante pra revenda?", "other", "cold"),
+        ("Boa tarde, procuro emprego de vendedora, tem vaga?", "other", "cold"),
+        ("meu sonho é ter um BMW, quem sabe um dia", "other", "cold"),
+        # support
+        ("comprei um fogão com vcs mês passado e a porta do forno não fecha", "support", "cold"),
+        ("a mensalidade de março está vencida, tem como gerar outro boleto?", "support", "cold"),
+        ("paguei a matrícula pelo pix mas ainda não recebi confirmação", "support", "cold"),
+        ("não consigo entrar no app, diz senha inválida", "support", "cold"),
+        ("a blusa que eu comprei veio com um furo", "support", "cold"),
+        ("minha filha fez aparelho aí e o fio tá machucando", "support", "cold"),
+        ("o conserto do meu celular ficou pronto?", "support", "cold"),
+        ("a aula de natação de amanhã vai ter? vai chover", "support", "cold"),
+        ("quero trocar o presente que ganhei por outro tamanho", "support", "cold"),
+        # prospects not support
+        ("minha conta de luz vem 800, quanto fica um sistema de energia solar?", "price", "warm"),
+        ("vcs arrumam máquina de lavar que não centrifuga?", "info", "warm"),
+        ("minha operadora atual é horrível, quanto custa o plano de 300 mega de vcs?", "price", "warm"),
+        # schedule / purchase precedence
+        ("tem horário amanhã pra cortar o cabelo?", "schedule", "hot"),
+        ("quero reservar a quadra de futebol pra sexta à noite", "schedule", "hot"),
+        ("posso levar minha mãe aí hoje pra fazer o exame?", "schedule", "hot"),
+        ("fechado então, pago 3 mil no pix e levo hoje", "purchase", "hot"),
+        ("meu crédito foi aprovado na Caixa, quero visitar o apartamento sábado", "schedule", "hot"),
+        ("preciso de um chaveiro agora, tranquei a porta, quanto cobra?", "purchase", "hot"),
+        ("desisti do iPhone, quero levar o Galaxy S24 hoje", "purchase", "hot"),
+        ("quero fechar a matrícula do meu filho hoje", "purchase", "hot"),
+        ("quanto custa o clareamento?", "price", "warm"),
+        ("tem o tênis Adidas Samba no 40?", "info", "warm"),
+        ("comprei o celular com vcs ano passado, quanto vcs pagam nele na troca por um novo?", "price", "warm"),
+        ("vcs aceitam minha moto de entrada num carro?", "price", "warm"),  # a down payment
+    ],
+)
+def test_more_wordings_of_non_customers_support_and_bookings(text, intent, temperature):
+    result = classify(text)
+    assert (result.intent, result.temperature) == (intent, temperature), result.reason
+
+
 def test_hoje_in_a_support_request_is_not_urgency():
     result = classify("A aula de hoje foi cancelada?")
     assert result.intent == "support"
