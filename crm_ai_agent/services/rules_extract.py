@@ -646,7 +646,8 @@ _UNIT_FIRST = set(
     fold(
         """
     m2 metro metros metro quadrado diaria diarias saco sacos frete entrega shipping delivery taxa taxas mensalidade
-    parcela parcelas entrada aluguel locacao semana mes hora kg quilo litro unidade kit
+    parcela parcelas entrada aluguel locacao semana mes hora kg quilo litro unidade kit caixa duzia fardo
+    pote rolo saca par
     """
     ).split()
 )

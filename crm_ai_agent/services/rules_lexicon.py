@@ -197,6 +197,10 @@ SIGNALS = (
         ),
         r"atende[mn]? (?:hoje|hj|agora|agr|amanha)|atendendo (?:hoje|hj|agora|agr|amanha)",
         # A time slot: "tem vaga na agenda?", "reserva do salão pro dia 15", "quero levar ele aí agora".
+        r"(?:tem|teria|ha|tens) (?:algum |alguma )?(?:horario|hora|agenda|disponibilidade)"
+        r"(?: livre| disponivel| vago)?\s*\?|"
+        r"disponibilidade (?:de horario |na agenda )?(?:pra|para|p|no|na) (?:[a-z]+ ){0,3}"
+        rf"(?:hoje|hj|amanha|{WEEKDAY}|as \d)|"
         r"vagas? na agenda|(?:tem|teria|ha|tens) (?:alguma )?vaga (?:pra|para|p) (?:hoje|hj|amanha|agora)|"
         r"agenda (?:livre|aberta|disponivel)",
         r"reserv[a-z]* (?:(?:d[oa]s?|de|uma|um|a|o) )?(?:mesa|quadra|salao|churrasqueira|espaco|sala|quiosque|"

@@ -706,6 +706,43 @@ def test_interest_is_the_thing_asked_about(text, interest):
     assert classify(text).interest == interest, classify(text).reason
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "temperature", "interest"),
+    [
+        ("qual o preço da caixa de cerveja Heineken?", "price", "warm", "cerveja Heineken"),
+        ("vcs tem bolo de chocolate pra encomenda pra sábado?", "info", "warm", "bolo de chocolate"),
+        ("quanto custa a instalação de câmeras de segurança?", "price", "warm", "câmeras de segurança"),
+        ("queria saber o valor da mensalidade do plano de saúde pra família", "price", "warm", "plano de saúde"),
+        ("tem moto Honda Pop 110 0km?", "info", "warm", "Pop 110"),
+        ("qto ta o Samsung A15?", "price", "warm", "Samsung A15"),
+        ("quero fazer luzes no cabelo sábado, tem horário?", "schedule", "hot", "luzes"),
+        ("quanto fica o conserto do ar condicionado split?", "price", "warm", "ar condicionado split"),
+        ("preço do kg da picanha?", "price", "warm", "picanha"),
+        ("oi, quanto custa a hospedagem do cachorro no feriado?", "price", "warm", "hospedagem"),
+        ("vcs fazem manutenção de piscina? qual o valor mensal?", "price", "warm", "manutenção de piscina"),
+        ("tem pacote pra Porto Seguro em dezembro?", "info", "warm", "Porto Seguro"),
+        ("quanto fica um jogo de pneus aro 15 pro Gol?", "price", "warm", "pneus aro 15"),
+        ("queria marcar uma sessão de drenagem linfática", "schedule", "hot", "drenagem linfática"),
+        ("quero contratar um plano de internet de 500 mega", "purchase", "hot", "plano de internet de 500 mega"),
+        ("tem o perfume Malbec?", "info", "warm", "perfume Malbec"),
+        ("qual o valor do curso de inglês online?", "price", "warm", "curso de inglês"),
+        ("quanto é a taxa de entrega do açaí?", "price", "warm", "açaí"),
+        ("vcs vendem geladeira duplex?", "info", "warm", "geladeira duplex"),
+        ("oi, quanto custa pra instalar um chuveiro elétrico?", "price", "warm", "chuveiro elétrico"),
+        ("Gostaria de um orçamento de pintura para apartamento de 70m²", "price", "warm", "pintura"),
+        ("Quanto custa o Fiat Toro Volcano 2023?", "price", "warm", "Toro Volcano 2023"),
+        ("boa tarde, tem disponibilidade para tosa amanhã?", "schedule", "hot", "tosa"),
+        ("qual o preço da consulta com nutricionista?", "price", "warm", "nutricionista"),
+        ("quanto é a diária do carro popular?", "price", "warm", "carro popular"),
+        ("vcs alugam vestido de festa?", "info", "warm", "vestido de festa"),
+    ],
+)
+def test_everyday_questions_read_with_their_interest(text, intent, temperature, interest):
+    result = classify(text)
+    assert (result.intent, result.temperature) == (intent, temperature), result.reason
+    assert set(fold(result.interest).split()) & set(fold(interest).split()), result.reason  # same thing named
+
+
 def test_carro_is_not_caro():
     assert classify("CARO DEMAIS ESSE PREÇO").interest == ""
     assert classify("preciso de um carro").interest == "carro"
