@@ -143,6 +143,9 @@ SIGNALS = (
         )
         + ")[a-z]+",
         r"pago " + _PAID_SUM + "(?:a vista|no pix|em dinheiro|hoje|agora)",
+        # "quero pedir 3 marmitas" (not "pedir um orçamento", "pedir o reembolso").
+        rf"{WANT} pedir (?:um|uma|uns|umas|\d+|dois|duas|tres) (?!orcamento|informac|info|desconto|reembolso|estorno|"
+        r"segunda|2a|ajuda|favor|cotacao|retorno|atendimento)[a-z]+",
         r"trocar (?:de |o |meu )?carro",
         (
             "(?:i|we) (?:want|wanna|would like|'d like|d like|need) to "
@@ -195,7 +198,7 @@ SIGNALS = (
             "livre",
             WEEKDAY,
         ),
-        r"atende[mn]? (?:hoje|hj|agora|agr|amanha)|atendendo (?:hoje|hj|agora|agr|amanha)",
+        r"atende[mn]? (?:hoje|hj|agora|agr|amanha|urgencia|emergencia)|atendendo (?:hoje|hj|agora|agr|amanha)",
         # A time slot: "tem vaga na agenda?", "reserva do salão pro dia 15", "quero levar ele aí agora".
         r"(?:tem|teria|ha|tens) (?:algum |alguma )?(?:horario|hora|agenda|disponibilidade)"
         r"(?: livre| disponivel| vago)?\s*\?|"
@@ -227,7 +230,10 @@ SIGNALS = (
         r"qto|qnto|qnt|qt|qtos|qnta|qta|kto|kanto",
         (
             "valor|valores|vlr|preco|precos|presso|precinho|custo|custa|custam|custaria|cobra|cobram|cobrado|"
-            r"orcamento(?! de \d)|orcamentos|cotacao|mensalidade|mensalidades|anuidade|parcela|parcelas|parcelamento|"
+            # "orçamento de 50 mil" is a budget; "orçamento de 200 camisetas" asks for a quote.
+            r"orcamento(?! de (?:ate )?(?:r\$ ?)?\d[\d.,]* ?(?:mil|k|reais|contos?)|"
+            r"de (?:ate )?(?:r\$ ?)?\d[\d.,]*(?! ?[a-z]))|"
+            r"orcamentos|cotacao|mensalidade|mensalidades|anuidade|parcela|parcelas|parcelamento|"
             "parcelado|parcelar|parcelam|juros|entrada|a vista|pix|cartao|cartao de credito|no credito|no debito|"
             "boleto|financiamento|financiar|financia|financiado|desconto|descontos|barato|barata|baratinho|"
             "mais em conta|em conta|cheap|cheapest|cupom|promocao|promo|oferta|frete|taxa|taxas|tabela|convenio|"
@@ -417,6 +423,9 @@ SIGNALS = (
             "ninguem (?:responde|atende|resolve|avisou)"
         ),
         r"cade (?:o |a )?(?:meu|minha)|sou cliente|fiz uma compra|fiz um pedido|comprei (?:aqui|ai|no site|na loja)",
+        # Someone already enrolled changing what they have: "já sou aluna, queria trocar minha turma".
+        r"ja sou (?:cliente|alun[oa]|paciente|associad[oa]|soci[oa]|assinante)|"
+        r"(?:trocar|mudar|alterar) (?:a |o )?(?:minha|meu) (?:turma|horario|plano|aula|dia de|data de vencimento)",
         # A payment due or late: "a parcela do meu consórcio venceu", "posso pagar sem multa?".
         (
             r"(?:parcela|boleto|fatura|mensalidade|prestacao|conta|carne)s? (?:[a-z0-9]+ ){0,4}"
@@ -485,7 +494,10 @@ SIGNALS = (
             r"(?:sua|seu) (?:conta|cpf|whatsapp|cartao|chip|numero) (?:\w+ ){0,2}(?:sera|vai ser|foi) "
             r"(?:bloquead\w|suspens\w|cancelad\w|desativad\w)|"
             r"(?:confirme|informe|digite) (?:o |seu )?codigo|codigo (?:enviado|recebido) (?:por|via) sms|"
-            r"atualize seus dados"
+            r"atualize seus dados|(?:cpf|cnpj|titulo) (?:esta |encontra-se )?(?:irregular|pendente|suspenso)|"
+            r"regularize (?:ja|agora|em|seu|sua|hoje)|(?:pacote|encomenda|objeto) (?:\w+ )?(?:retid[oa]|taxad[oa])|"
+            r"pague a taxa|taxa de (?:liberacao|desembaraco|reenvio)|"
+            r"you (?:have )?won|claim (?:now|your (?:prize|reward|gift))|congratulations!? you"
         ),
         # Loans offered to anyone: "empréstimo consignado liberado", "taxa 1,2% a.m.", "sem consulta ao SPC".
         (
@@ -561,6 +573,8 @@ SIGNALS = (
             "nosso portfolio",
             "meu portfolio",
             "we (?:offer|provide) (?:services|solutions)",
+            r"we are an? (?:[a-z]+ ){0,3}(?:agency|company|firm|studio|consultancy|supplier|manufacturer)|"
+            r"(?:present|show|offer) (?:you )?our (?:services|solutions|products|platform)",
             "partnership",
             # Influencers and agencies addressing the business: "sou influenciadora, topa uma permuta?".
             r"influenciador\w*|influencer|blogueir\w+|criador(?:a)? de conteudo|topa (?:uma )?(?:permuta|parceria)|"

@@ -514,6 +514,51 @@ def test_customers_who_mention_numbers_links_or_loans_are_not_spam(text):
     assert classify(text).spam is False
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "temperature", "spam"),
+    [
+        ("Hi, I'm a journalist from Folha, could I interview the owner?", "other", "cold", False),
+        ("We are a digital marketing agency. Can we schedule a call to present our services?", "other", "cold", False),
+        ("Congratulations! You won a $500 gift card. Claim now at giftcard-win.xyz", "other", "cold", True),
+        ("Hola, somos una empresa de software y queremos ofrecer nuestros servicios", "other", "cold", False),
+        ("muito obrigada pelo atendimento de ontem, amei o corte!", "other", "cold", False),
+        ("vocês são muito caros, comprei em outro lugar", "other", "cold", False),
+        ("GANHE DINHEIRO NO PIX TODO DIA!!! SÓ CLICAR: pixrapido.online", "other", "cold", True),
+        (
+            "Seu pacote está retido nos Correios. Pague a taxa de R$ 12,90 em correios-rastreio.com",
+            "other",
+            "cold",
+            True,
+        ),
+        ("Prezado cliente, seu CPF está irregular. Regularize em receita-regulariza.site", "other", "cold", True),
+        ("Olá! Represento a Ambev e queria apresentar nossa linha de bebidas pro seu bar", "other", "cold", False),
+        ("sou personal trainer e queria saber se vcs tão contratando", "other", "cold", False),
+        ("I'd like to book a table for 4 tonight", "schedule", "hot", False),
+        ("Do you have the iPhone 15 in stock? How much?", "price", "warm", False),
+        ("my package never arrived, order 88231", "support", "cold", False),
+        ("meu carro tá fazendo um barulho estranho, vcs fazem diagnóstico? quanto custa?", "price", "warm", False),
+        ("vou casar ano que vem e queria orçamento de buffet", "price", "warm", False),
+        ("tô só pesquisando preço de notebook por enquanto", "price", "cold", False),
+        ("quero um orçamento de 200 camisetas personalizadas pra semana que vem", "price", "warm", False),
+        ("meu filho quebrou o dente agora, vcs atendem urgência?", "schedule", "hot", False),
+        ("vcs entregam em Guarulhos? quero pedir 3 marmitas pro almoço", "purchase", "hot", False),
+        ("quanto tá a gasolina aí?", "price", "warm", False),
+        (
+            "oi, sou nova cliente, quero conhecer a academia, posso fazer uma aula teste amanhã?",
+            "schedule",
+            "hot",
+            False,
+        ),
+        ("Já sou aluna, queria trocar minha turma da manhã pra noite", "support", "cold", False),
+        ("cancelei o plano semana passada e continuaram cobrando", "support", "cold", False),
+        ("queria saber se vocês trabalham com seguro pra moto", "info", "warm", False),
+    ],
+)
+def test_other_languages_phishing_thanks_and_quote_requests(text, intent, temperature, spam):
+    result = classify(text)
+    assert (result.intent, result.temperature, result.spam) == (intent, temperature, spam), result.reason
+
+
 def test_a_link_alone_is_not_spam():
     result = classify("vi esse anúncio https://loja.example/sofa-3-lugares, qual o preço?")
     assert result.spam is False
