@@ -265,12 +265,18 @@ def _join_burst(text):
 # ---------------------------------------------------------------- signals
 
 
+# One alternation per signal: most signals are absent from a message, and one search says so.
+_SIGNAL_ANY = {
+    signal.name: re.compile("|".join(f"(?:{pattern.pattern})" for pattern in signal.patterns)) for signal in SIGNALS
+}
+
+
 def _find_signals(folded):
     """``{name: span}`` of the first match of each signal (negations respected); not the opt-out."""
     found = {}
     text = folded.text
     for signal in SIGNALS:
-        if signal.name in ("injection", "opt_out"):
+        if signal.name in ("injection", "opt_out") or not _SIGNAL_ANY[signal.name].search(text):
             continue
         for pattern in signal.patterns:
             for match in pattern.finditer(text):
