@@ -521,10 +521,10 @@ maternal|jardim|pre-escola|pre escola|berçario|
 bag|handbag|leather bag|backpack|shoes|sneakers|
 """.replace("\n", "")
 
-# Words about paying, shipping, units or the business itself ("frete", "diária", "academia"): the interest
-# only when nothing else is named.
+# Words about paying, renting or the business itself ("consórcio", "aluguel", "academia"): the interest only
+# when nothing else is named. Shipping and daily rates ("frete", "diária") never are, unless hired ("vcs fazem frete?").
 _WEAK_HEADS = """
-consorcio|frete|academia|contabilidade|contador|kit|aluguel|locacao|diaria|diarias|
+consorcio|academia|contabilidade|contador|kit|aluguel|locacao|
 """.replace("\n", "")
 
 _GENERIC_HEADS = """

@@ -264,6 +264,7 @@ SIGNALS = (
         (
             "quando (?:abre|abrem|fecha|fecham|comeca|comecam|chega|chegam|tem|sai|vai ter)|que horas|quanto tempo|"
             "prazo de entrega|prazo|demora|how long|como funciona|funciona como|duracao|presencial|online|ead|"
+            "qual (?:e )?o horario|que horario|horario de (?:voces|vcs|atendimento|abertura)|"
             "endereco|onde fica|onde voces ficam|localizacao|loja fisica|horario de funcionamento|horarios|abrem|"
             r"fotos?|catalogo|modelos|cores|tamanho|tamanhos|medidas|detalhes|ficha tecnica|especificac\w+|"
             "tenho interesse|tenho interese|interesse|interessad[oa]|gostaria de saber|gostaria de ver|queria saber|"

@@ -788,6 +788,39 @@ def test_everyday_questions_read_with_their_interest(text, intent, temperature, 
     assert set(fold(result.interest).split()) & set(fold(interest).split()), result.reason  # same thing named
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "temperature", "interest"),
+    [
+        ("vi o anúncio do Creta 2022 no Instagram, ainda tá disponível?", "info", "warm", "Creta 2022"),
+        ("vocês abrem no feriado?", "info", "warm", ""),
+        ("quanto custa o frete pra SP?", "price", "warm", ""),
+        ("tenho interesse no Kicks 2021 de vcs", "info", "warm", "Kicks 2021"),
+        ("quanto é a mensalidade do 2º ano do fundamental?", "price", "warm", "fundamental"),
+        ("queria agendar uma avaliação de harmonização facial", "schedule", "hot", "harmonização facial"),
+        ("oi, vcs fazem escova progressiva? quanto fica?", "price", "warm", "escova progressiva"),
+        ("quero trocar meu Gol 2015 num HB20 mais novo, vcs aceitam na troca?", "info", "warm", "HB20"),
+        ("preciso de um eletricista pra trocar a fiação da casa, vcs fazem orçamento?", "price", "warm", "eletricista"),
+        ("bom dia, quero comprar uma cama box casal hoje, vcs entregam amanhã?", "purchase", "hot", "cama box casal"),
+        ("oi, tem vaga na turma de ballet infantil?", "info", "warm", "ballet"),
+        ("tem apartamento de 3 quartos na Barra até 800 mil?", "info", "warm", "apartamento de 3 quartos"),
+        ("qual o valor da revisão de 40 mil do Corolla?", "price", "warm", "revisão"),
+        ("Olá, qual o valor do exame de sangue completo?", "price", "warm", "exame de sangue"),
+        ("queria fazer o pedido de 2 pizzas pra entrega agora", "purchase", "hot", "pizzas"),
+        ("Bom dia! Meu nome é Carla, gostaria de saber o preço do botox", "price", "warm", "botox"),
+        ("oi, quero um orçamento pra dedetização de uma casa de 3 quartos", "price", "warm", "dedetização"),
+        ("vcs instalam película no carro? qual o valor?", "price", "warm", "película"),
+        ("qual o horário de atendimento de vcs?", "info", "warm", ""),
+    ],
+)
+def test_more_questions_with_or_without_a_named_interest(text, intent, temperature, interest):
+    result = classify(text)
+    assert (result.intent, result.temperature) == (intent, temperature), result.reason
+    if interest:
+        assert set(fold(result.interest).split()) & set(fold(interest).split()), result.reason
+    else:
+        assert result.interest == "", result.reason  # shipping, opening hours: nothing named
+
+
 def test_carro_is_not_caro():
     assert classify("CARO DEMAIS ESSE PREÇO").interest == ""
     assert classify("preciso de um carro").interest == "carro"
