@@ -139,7 +139,7 @@ SIGNALS = (
         + (
             "reclamacao|pergunta|orcamento|cotacao|simulacao|visita|avaliacao|consulta|agendamento|troca|"
             "devolucao|cancelamento|parceria|parcerias|materia|reportagem|entrevista|pesquisa|reuniao|proposta|"
-            "apresentacao|divulgacao|permuta|reserva"
+            "apresentacao|divulgacao|permuta|reserva|estagio|trabalho|freela|bico"
         )
         + ")[a-z]+",
         r"pago " + _PAID_SUM + "(?:a vista|no pix|em dinheiro|hoje|agora)",
@@ -240,7 +240,8 @@ SIGNALS = (
             "cobre|simulacao|simular|sai por|permuta|forma de pagamento|formas de pagamento|condicoes|condicao|"
             "pagamento"
         ),
-        r"\d{1,2}\s?x|em \d{1,2} ?vezes|bolsa (?:de )?\d+|bolsas? de estudos?|plano (?:cobre|aceito)",
+        r"\d{1,2}\s?x|em \d{1,2} ?vezes|bolsa (?:de )?\d+|bolsas? de estudos?|plano (?:cobre|aceito)|"
+        r"(?:atendem|atende|aceitam|aceita) (?:pelo |o |a |pela )?(?:plano|convenio)|pelo (?:plano|convenio)",
         (
             "how much|price|prices|pricing|cost|costs|fee|fees|quote|finance|financing|installments?|discount|"
             "cuanto|cuesta|precio|precios"
@@ -411,7 +412,8 @@ SIGNALS = (
         (
             "trocar (?:o |a )?(?:tamanho|numero|cor|produto|peca)|fazer a troca|devolucao|devolver|reembolso|"
             "estorno|dinheiro de volta|cancelei|cancelamento|cancelad[oa]|"
-            "cancelar (?:o |a |meu |minha |o meu |a minha )|cancel my"
+            "cancelar (?:o |a |meu |minha |o meu |a minha )|cancel my|"
+            "(?:quero|queria|gostaria de|preciso|como) cancelar"
         ),
         (
             "remarcar|desmarcar|reagendar|resultado do (?:meu )?exame|caucao|"
@@ -449,7 +451,8 @@ SIGNALS = (
         ),
         # Something bought to exchange or return: "a calça que comprei ficou pequena".
         (
-            r"que (?:eu )?(?:comprei|pedi|recebi|encomendei|ganhei)(?! (?:outr[oa]|um|uma))|"
+            r"que (?:eu )?(?:comprei|pedi|recebi|encomendei|ganhei|fiz)(?! (?:outr[oa]|um|uma))|"
+            r"(?:nota fiscal|nf|cupom fiscal) (?:da|do) (?:minha |meu )?(?:compra|pedido|servico)|"
             r"ficou (?:muito |meio |um pouco )?(?:pequen|grande|apertad|larg|curt|compri)[a-z]*"
         ),
         # After a service done here: "meu pet fez cirurgia aí semana passada", "os pontos estão abrindo".
@@ -492,8 +495,8 @@ SIGNALS = (
         (
             r"(?:voce|vc) foi (?:sorteado|sorteada|contemplad[oa]|premiad[oa])|foi sorteado|"
             r"resgat\w+ (?:o |seu |sua )?(?:premio|brinde|presente)|para resgatar|pra resgatar|premio em dinheiro|"
-            r"(?:sua|seu) (?:conta|cpf|whatsapp|cartao|chip|numero) (?:\w+ ){0,2}(?:sera|vai ser|foi) "
-            r"(?:bloquead\w|suspens\w|cancelad\w|desativad\w)|"
+            r"(?:sua|seu) (?:conta|cpf|whatsapp|cartao|chip|numero|nome|divida) (?:\w+ ){0,2}(?:sera|vai ser|foi) "
+            r"(?:bloquead\w|suspens\w|cancelad\w|desativad\w|protestad\w|negativad\w)|"
             r"(?:confirme|informe|digite) (?:o |seu )?codigo|codigo (?:enviado|recebido) (?:por|via) sms|"
             r"atualize seus dados|(?:cpf|cnpj|titulo) (?:esta |encontra-se )?(?:irregular|pendente|suspenso)|"
             r"regularize (?:ja|agora|em|seu|sua|hoje)|(?:pacote|encomenda|objeto) (?:\w+ )?(?:retid[oa]|taxad[oa])|"
@@ -508,7 +511,9 @@ SIGNALS = (
             r"(?:para|pra) negativados|aposentados e pensionistas|chame agora|chama agora|ligue ja|"
             r"responda sim|vagas limitadas|retorno garantido|dinheiro rapido|"
             r"(?:chame|chama|me chama) no (?:whats|whatsapp|zap|pv|direct|inbox)|^\W*quer (?:ganhar|sair do aluguel|"
-            r"emagrecer|ficar ric[oa]|renda)|(?:voce|vc) ganhou (?:um|uma|o|a)|clique em|resgate (?:ja|agora|o seu|seu)"
+            r"emagrecer|ficar ric[oa]|renda)|(?:voce|vc) ganhou (?:um|uma|o|a)|clique em|"
+            r"resgate (?:ja|agora|o seu|seu)|"
+            r"promocao relampago|acesse (?:o site |nosso site )?[a-z0-9-]+\.(?:com|net|shop|store|site|online|top|xyz)"
         ),
         # Bought followers and cold SEO pitches.
         (
@@ -584,6 +589,9 @@ SIGNALS = (
             r"(?:seu|sua) (?:negocio|empresa) (?:vender|crescer|faturar)",
             # "Oferecemos gestão de tráfego", "Somos a SolarMax, fabricante de inversores", "nossa proposta".
             "oferecemos|ofertamos|disponibilizamos|trabalhamos com (?:solucoes|servicos) de",
+            # Asking the business whether it wants to buy: "vocês têm interesse em comprar nossos uniformes?".
+            r"(?:voces|vcs|vc) (?:tem|teriam|teria|tens) interesse (?:em|no|na|nos|nas)|"
+            r"(?:comprar|conhecer|adquirir|experimentar|testar) (?:o |a |os |as )?(?:nossos|nossas|nosso|nossa) ",
             r"(?:sou|somos) (?:a |o |um |uma )?(?:[a-z0-9]+,? ){0,3}(?:um |uma |a |o )?"
             + alt(r"fabricante|distribuidora?|fornecedora?|importadora?|agencia|consultoria|representante\w*"),
             r"(?:temos|oferecemos) (?:condicoes|precos|descontos|tabela) (?:especiais|exclusiv\w+|diferenciad\w+)",

@@ -559,6 +559,35 @@ def test_other_languages_phishing_thanks_and_quote_requests(text, intent, temper
     assert (result.intent, result.temperature, result.spam) == (intent, temperature, spam), result.reason
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "temperature", "spam"),
+    [
+        ("URGENTE: seu nome será protestado hoje. Ligue já para 0800 123 4567", "other", "cold", True),
+        ("Promoção relâmpago!!! iPhone 15 por R$ 999, só hoje, acesse promo-iphone.shop", "other", "cold", True),
+        (
+            "Oi, tudo bem? Sou corretora autônoma e queria saber se vocês fazem parceria com corretores",
+            "other",
+            "cold",
+            False,
+        ),
+        ("Bom dia, sou da prefeitura e estamos fazendo um cadastro dos comércios do bairro", "other", "cold", False),
+        ("Sou estudante de odontologia e gostaria de fazer estágio na clínica", "other", "cold", False),
+        ("bom dia! gostaria de saber se vocês têm interesse em comprar nossos uniformes", "other", "cold", False),
+        ("Estamos precisando de fornecedores? Trabalho com embalagens personalizadas", "other", "cold", False),
+        ("quero comprar um carro mas só daqui a 1 ano", "purchase", "warm", False),
+        ("oi! vi vocês no Google, vocês atendem pelo plano Unimed?", "price", "warm", False),
+        ("Preciso urgente da nota fiscal da compra que fiz semana passada", "support", "cold", False),
+        ("minha geladeira que comprei aí parou de gelar, quero uma nova hoje mesmo", "purchase", "hot", False),
+        ("o técnico pode vir amanhã cedo instalar a internet que eu contratei?", "schedule", "hot", False),
+        ("quero remarcar minha avaliação para sexta", "support", "cold", False),
+        ("quero cancelar", "support", "cold", False),
+    ],
+)
+def test_threats_flash_sales_interns_vendors_health_plans_and_bare_cancellations(text, intent, temperature, spam):
+    result = classify(text)
+    assert (result.intent, result.temperature, result.spam) == (intent, temperature, spam), result.reason
+
+
 def test_a_link_alone_is_not_spam():
     result = classify("vi esse anúncio https://loja.example/sofa-3-lugares, qual o preço?")
     assert result.spam is False
