@@ -628,6 +628,7 @@ _INTEREST_PHRASES = rx(
     r"how much is|price of)\s+(?:do|da|dos|das|de|o|a|the)?\s*|"
     r"(?:quero|queria|gostaria de|preciso de|procuro|procurando|vcs tem|voces tem|tem)\s+(?:um|uma|o|a|uns|umas)\s+|"
     r"(?:precisando de|necessito de|necesito)\s+(?:um|uma|o|a|un|una)?\s*|"
+    r"(?:orcamento|orcamentos|cotacao|quote|estimate)\s+(?:de|do|da|dos|das|pra|para|pro|for)\s+(?:um|uma|o|a|the|a)?\s*|"
     r"(?:pacote|paquete|viagem|viaje|passagem|passagens|package|trip)\s+(?:de viagem\s+)?(?:para|pra|pro|a|to)\s+|"
     r"(?:sobre|about)\s+(?:o|a|os|as|the)?\s*",
     words=True,
@@ -635,8 +636,8 @@ _INTEREST_PHRASES = rx(
 # The object of a verb of doing or booking: "fazer minha tatuagem", "agendar banho e tosa", "marcar limpeza".
 _VERB_OBJECT = rx(
     r"(?:fazer|faco|agendar|agenda|marcar|contratar|reservar|agendo|marco|"
-    r"(?:vcs|voces|vc) (?:fazem|faz|alugam|aluga|instalam|instala))\s+"
-    r"(?:(?:um|uma|o|a|os|as|uns|umas|un|una|minha|meu|minhas|meus)\s+)?",
+    r"(?:vcs|voces|vc) (?:fazem|faz|alugam|aluga|instalam|instala)|book|schedule)\s+"
+    r"(?:(?:um|uma|o|a|os|as|uns|umas|un|una|minha|meu|minhas|meus|an|the|my)\s+)?",
     words=True,
 )
 # "vc é a Carla da academia", "aqui é o Roberto da contabilidade": the business, not an interest.
@@ -671,6 +672,7 @@ _PHRASE_BAD_FIRST = set(
     reuniao pedido reclamacao troca pagamento pix parceria compra reserva cadastro login teste test agendamento
     simulacao cotacao proposta pergunta matricula inscricao horarios vaga hora dia semana isso aqui la negocio
     materia pesquisa entrevista favor financiamento parcelamento entrega credito emprestimo
+    table appointment slot meeting call time visit room
     """
     ).split()
 )

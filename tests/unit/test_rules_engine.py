@@ -850,6 +850,37 @@ def test_more_questions_with_or_without_a_named_interest(text, intent, temperatu
         assert result.interest == "", result.reason  # shipping, opening hours: nothing named
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "temperature", "interest"),
+    [
+        ("How much for the dental implant?", "price", "warm", "dental implant"),
+        ("I'd like to book a haircut for tomorrow at 3pm", "schedule", "hot", "haircut"),
+        ("Do you sell the Samsung S24 Ultra?", "info", "warm", "Samsung S24 Ultra"),
+        ("Cuánto cuesta el implante dental?", "price", "warm", "implante dental"),
+        ("Quiero comprar un sofá de 3 lugares", "purchase", "hot", "sofá de 3 lugares"),
+        ("quanto custa a lipo de abdômen?", "price", "warm", "lipo"),
+        ("vcs tem o tênis Nike Revolution 7 no 41?", "info", "warm", "Nike Revolution 7"),
+        ("qual o valor da mensalidade do plano da Unimed pra 2 pessoas?", "price", "warm", "plano"),
+        ("quero matricular minha filha no ballet, tem vaga?", "purchase", "hot", "ballet"),
+        ("oi quero saber o preço da coroa de porcelana", "price", "warm", "coroa de porcelana"),
+        ("quero um orçamento de reforma de banheiro", "price", "warm", "reforma de banheiro"),
+        ("o apê de 2 quartos no Centro ainda tá disponível?", "info", "warm", "apê de 2 quartos"),
+        ("vcs vendem peças pra Biz 100?", "info", "warm", "Biz 100"),
+        ("tenho interesse na Hilux SRV 2020 que vcs anunciaram", "info", "warm", "Hilux SRV 2020"),
+        ("quanto ta a PS5 slim digital?", "price", "warm", "PS5 slim"),
+        ("I'd like to book a table for 2 tonight", "schedule", "hot", ""),
+        ("tenho um orçamento de 50 mil pra um carro", "info", "warm", "carro"),  # a budget, not a quote
+    ],
+)
+def test_interest_in_english_spanish_models_and_quote_requests(text, intent, temperature, interest):
+    result = classify(text)
+    assert (result.intent, result.temperature) == (intent, temperature), result.reason
+    if interest:
+        assert set(fold(result.interest).split()) & set(fold(interest).split()), result.reason
+    else:
+        assert result.interest == "", result.reason
+
+
 def test_carro_is_not_caro():
     assert classify("CARO DEMAIS ESSE PREÇO").interest == ""
     assert classify("preciso de um carro").interest == "carro"
