@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data" / "labelled_messages.jsonl"
+DATA_DIR = ROOT / "tests" / "data"
 SERVICES = ROOT / "crm_ai_agent" / "services"
 
 INTENTS = ("purchase", "price", "info", "schedule", "support", "other")
@@ -55,14 +55,21 @@ def load_services():
     return sys.modules["crm_ai_services"]
 
 
-def load_rows(path=DATA, split=None):
+def data_files():
+    """Every labelled set, in name order: ``labelled_messages.jsonl`` and the later ``labelled_messages_*.jsonl``."""
+    return sorted(DATA_DIR.glob("labelled_messages*.jsonl"))
+
+
+def load_rows(path=None, split=None):
+    """The rows of one file (``path``) or of every labelled set, optionally of one split."""
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for raw in fh:
-            if raw.strip():
-                row = json.loads(raw)
-                if split in (None, "all") or row["split"] == split:
-                    rows.append(row)
+    for file in [path] if path else data_files():
+        with open(file, encoding="utf-8") as fh:
+            for raw in fh:
+                if raw.strip():
+                    row = json.loads(raw)
+                    if split in (None, "all") or row["split"] == split:
+                        rows.append(row)
     return rows
 
 
@@ -286,7 +293,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=("test", "dev", "all"), help="only this split (default: test and all)")
     parser.add_argument("--errors", action="store_true", help="list the misclassified messages")
-    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--data", help="one labelled file (default: every tests/data/labelled_messages*.jsonl)")
     parser.add_argument("--repeat", type=int, default=1, help="time every message N times (rules engine only)")
     args = parser.parse_args(argv)
     splits = [args.split] if args.split else ["test", "all"]

@@ -46,15 +46,16 @@ def test_contact_extraction_recall_on_the_test_split(test_metrics, field):
 
 
 def test_the_labelled_set_is_well_formed():
+    assert len(EVAL.data_files()) >= 3  # the first set and two sets written later, blind to the rules
     rows = EVAL.load_rows()
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids))
     languages = collections.Counter(r["language"] for r in rows)
-    assert languages["pt"] >= 180
-    assert 0.07 <= languages["en"] / len(rows) <= 0.15
+    assert languages["pt"] >= 0.8 * len(rows)
+    assert 0.04 <= languages["en"] / len(rows) <= 0.15
     splits = collections.Counter(r["split"] for r in rows)
     assert set(splits) == {"dev", "test"}
-    assert 0.30 <= splits["test"] / len(rows) <= 0.40
+    assert 0.30 <= splits["test"] / len(rows) <= 0.50
     assert len({r["sector"] for r in rows}) >= 6
     for row in rows:
         assert row["temperature"] in EVAL.TEMPERATURES, row["id"]
