@@ -290,6 +290,115 @@ def test_message_without_id_is_kept_as_malformed_event():
     assert item.external_id.startswith("malformed:")
 
 
+def test_edited_text_is_a_new_version_of_the_original():
+    """Meta, "Edit messages webhook reference" (type ``edit``, ``edit.original_message_id``, ``edit.message``)."""
+    item = parse_one("edit.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.is_edit is True
+    assert item.message_type == "text"
+    assert item.text == "Olá! Quero um orçamento para 5 licenças 😊 Vocês atendem em Campinas?"
+    assert item.reply_to_id == "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABIYFjNFQjBDNzE4RjA3NzJGMkU1QTQ1MDcA"
+    assert item.external_id == "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABIYFjNFQjBFRElUMDAwMDAwMDAwMDAwMDEA"
+    assert item.external_id != parse_one("text.json").external_id  # stored beside the original, not deduplicated
+    assert (item.sender_id, item.phone, item.name) == ("5511987654321", "5511987654321", "João Gonçalves 🇧🇷")
+    assert item.timestamp == datetime.fromtimestamp(1750857444, tz=timezone.utc)
+
+
+def test_edited_media_caption_keeps_the_media():
+    """Meta, "Edit messages webhook reference": an edit of a media message carries the media object."""
+    item = parse_one("edit_image_caption.json")
+    assert item.is_edit is True
+    assert item.message_type == "image"
+    assert item.text == "Foto da nota fiscal (a certa) 🧾"
+    assert item.attachments[0].media_id == "1003372398436574"
+    assert item.reply_to_id == "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABIYFjNFQjBJTUFHRTAwMDAwMDAwMDAwMDEA"
+
+
+def test_revoke_is_an_event_pointing_at_the_deleted_message():
+    """Meta, "Revoke messages webhook reference" (type ``revoke``, ``revoke.original_message_id``)."""
+    item = parse_one("revoke.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "revoke"
+    assert item.ref_external_id == "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABIYFjNFQjBDNzE4RjA3NzJGMkU1QTQ1MDcA"
+    assert item.sender_id == "5511987654321"
+
+
+def test_order_lists_its_products():
+    """Meta, "Order messages webhook reference" (``order.catalog_id``, ``text``, ``product_items[]``)."""
+    item = parse_one("order.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.message_type == "unsupported"
+    assert item.text == "Pode entregar hoje à tarde?\n3 x LIC-PRO-ANUAL (1290.9 BRL)\n1 x SUPORTE-PREMIUM (450 BRL)"
+    body = load("order.json")
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["order"]["text"] = ""
+    assert wa.parse(body)[0].text == "3 x LIC-PRO-ANUAL (1290.9 BRL)\n1 x SUPORTE-PREMIUM (450 BRL)"
+
+
+def test_call_permission_reply_is_an_event():
+    """Meta, "Call permission reply webhook" (``interactive.type`` ``call_permission_reply``); pywa's test data."""
+    item = parse_one("call_permission_reply.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "call_permission_reply"
+    assert item.text == "accept"
+    assert item.sender_id == "5511987654321"
+
+
+def test_number_change_gives_the_new_number_as_another_id():
+    """Meta, "System messages webhook reference" (``system.wa_id``; ``new_wa_id`` and
+    ``customer_changed_number`` before v12, as pywa still reads them)."""
+    current = parse_one("system_changed_number.json")
+    assert current.sender_alt_ids == ["5511912345678"]
+    old = parse_one("system_changed_number_v11.json")
+    assert old.kind == KIND_EVENT
+    assert old.event_type == "customer_changed_number"
+    assert old.sender_id == old.phone == "5511987654321"
+    assert old.sender_alt_ids == ["5511912345678"]
+
+
+def test_user_id_change_of_a_username_user():
+    """Meta, "System messages webhook reference" (``user_changed_user_id``: no phone, no contacts array)."""
+    item = parse_one("system_changed_user_id.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "user_changed_user_id"
+    assert item.sender_id == "BR.2209318457102938"
+    assert item.phone == ""
+    assert item.sender_alt_ids == ["BR.7730418826615507"]
+
+
+def test_click_to_whatsapp_ad_message():
+    """Meta, "Text messages webhook reference", message from a Click to WhatsApp ad (``referral``) and
+    forwarded (``context.forwarded``): a normal text, the ad kept in raw."""
+    item = parse_one("text_ad_referral.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.text == "Olá! Posso saber mais sobre isso?"
+    assert item.sender_id == "5511987654321"
+    assert item.reply_to_id == ""  # forwarded, not a reply
+    message = item.raw["entry"][0]["changes"][0]["value"]["messages"][0]
+    assert message["referral"]["ctwa_clid"].startswith("ARAkLkA8")
+
+
+def test_played_voice_message_counts_as_read():
+    """Meta, "Status messages webhook reference" (``played``: a voice message was first played);
+    ``conversation`` and ``pricing`` stay in raw."""
+    item = parse_one("status_played.json")
+    assert item.kind == KIND_STATUS
+    assert item.status == "read"
+    assert item.external_id == "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABEYEjgxQkVFRDVBQTVDODFDOTg3MQA=:played"
+    assert item.external_id != parse_one("status_read.json").external_id
+
+
+@pytest.mark.parametrize(
+    "name, field",
+    [("smb_message_echoes.json", "smb_message_echoes"), ("account_update.json", "account_update")],
+)
+def test_other_fields_are_events(name, field):
+    """Meta, "smb_message_echoes webhook reference" and "account_update webhook reference"."""
+    item = parse_one(name)
+    assert item.kind == KIND_EVENT
+    assert item.event_type == field
+    assert item.external_id == parse_one(name).external_id
+
+
 @pytest.mark.parametrize(
     "payload",
     [

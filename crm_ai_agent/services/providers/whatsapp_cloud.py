@@ -11,8 +11,13 @@ arrive without a phone, identified only by their business-scoped user id
 (BSUID, ``from_user_id`` / ``contacts[].user_id``, e.g. ``BR.1502576394655843``).
 ``sender_id`` is the phone when there is one, else the BSUID; every other form
 (BSUID, parent BSUID, username) goes to ``sender_alt_ids``.
+
+An edit (``type: edit``, WhatsApp Business app numbers) is a message of its own with
+``is_edit`` set and ``reply_to_id`` naming the edited message; a deletion (``revoke``),
+a system notice (number or BSUID changed) and a call permission answer are events.
 """
 
+import math
 import re
 
 from ..inbound import (
@@ -28,7 +33,8 @@ from ._util import as_dict, as_list, as_str, content_id, location, unique
 
 OBJECT = "whatsapp_business_account"
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
-STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
+# "played": a voice message was first played, after (or instead of a lost) "read"
+STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed"}
 _PHONE_ID = re.compile(r"^\+?\d{6,20}$")
 _BSUID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9.]+$")
 
@@ -190,6 +196,33 @@ def _parse_message(message, contact, raw):
         item.skip_reason = "group"
     mtype = as_str(message.get("type"))
     body = as_dict(message.get(mtype)) if mtype else {}
+    if mtype == "edit":  # the customer edited an earlier message: the new content, pointing at the old one
+        item.is_edit = True
+        _content(item, as_dict(body.get("message")))
+        item.reply_to_id = as_str(body.get("original_message_id")) or item.reply_to_id
+    elif mtype == "system":  # user_changed_number / user_changed_user_id / customer_identity_changed
+        item.kind = KIND_EVENT
+        item.event_type = as_str(body.get("type")) or "system"
+        item.text = as_str(body.get("body"))
+        # The person's new phone (wa_id; new_wa_id before v12) or new BSUID: another id of the same person.
+        new_ids = [as_str(body.get(k)) for k in ("wa_id", "new_wa_id", "user_id", "parent_user_id")]
+        item.sender_alt_ids = [i for i in unique(item.sender_alt_ids + new_ids) if i != item.sender_id]
+    elif mtype in ("request_welcome", "ephemeral", "revoke"):
+        item.kind = KIND_EVENT
+        item.event_type = mtype
+        item.ref_external_id = as_str(body.get("original_message_id"))  # revoke: the deleted message
+    else:
+        _content(item, message)
+    errors = as_list(message.get("errors"))
+    if errors:
+        item.status_error = _error_text(errors)
+    return item
+
+
+def _content(item, message):
+    """What the person sent: type, text, media, location, contacts, reaction, interactive answer."""
+    mtype = as_str(message.get("type"))
+    body = as_dict(message.get(mtype)) if mtype else {}
     if mtype == "text":
         item.text = as_str(body.get("body"))
     elif mtype == "interactive":
@@ -228,20 +261,28 @@ def _parse_message(message, contact, raw):
         item.message_type = "reaction"
         item.text = as_str(body.get("emoji"))  # empty: the reaction was removed
         item.reply_to_id = as_str(body.get("message_id"))
-    elif mtype == "system":  # user_changed_number / user_changed_user_id
-        item.kind = KIND_EVENT
-        item.event_type = as_str(body.get("type")) or "system"
-        item.text = as_str(body.get("body"))
-    elif mtype in ("request_welcome", "ephemeral", "revoke"):
-        item.kind = KIND_EVENT
-        item.event_type = mtype
-    else:  # unsupported, unknown, order, ... : kept, described by errors[]
+    elif mtype == "order":  # a cart sent from the catalog: its items are the message
         item.message_type = "unsupported"
-        item.text = as_str(body.get("text")) if mtype == "order" else ""
-    errors = as_list(message.get("errors"))
-    if errors:
-        item.status_error = _error_text(errors)
-    return item
+        item.text = _order_text(body)
+    else:  # unsupported, unknown, ... : kept, described by errors[]
+        item.message_type = "unsupported"
+
+
+def _order_text(order):
+    lines = [as_str(order.get("text"))]
+    for product in map(as_dict, as_list(order.get("product_items"))):
+        quantity = _number(product.get("quantity")) or "1"
+        price = " ".join(p for p in (_number(product.get("item_price")), as_str(product.get("currency"))) if p)
+        line = f"{quantity} x {as_str(product.get('product_retailer_id'))}"
+        lines.append(f"{line} ({price})" if price else line)
+    return "\n".join(line for line in lines if line)
+
+
+def _number(value):
+    """``30`` / ``30.0`` -> ``"30"``, ``12.5`` -> ``"12.5"``, strings as given."""
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else str(value)
+    return as_str(value)
 
 
 def _interactive(item, body):
@@ -254,6 +295,10 @@ def _interactive(item, body):
     elif itype == "nfm_reply":  # WhatsApp Flow answer: the fields are in response_json
         item.text = as_str(reply.get("body"))
         item.interactive_id = as_str(reply.get("name")) or "flow"
+    elif itype == "call_permission_reply":  # accepted or refused our request to call: not a message
+        item.kind = KIND_EVENT
+        item.event_type = itype
+        item.text = as_str(reply.get("response"))
     else:
         item.text = as_str(reply.get("title")) or as_str(reply.get("body"))
         item.interactive_id = as_str(reply.get("id"))
@@ -311,7 +356,7 @@ def _parse_status(status, contact, raw):
     )
     if not wamid or not state:
         return _malformed(raw)
-    if not item.status:  # "deleted", "warning", "played"...
+    if not item.status:  # "deleted", "warning"...
         item.kind, item.event_type = KIND_EVENT, f"status:{state}"
     return item
 
