@@ -100,6 +100,14 @@ def test_device_suffix_is_removed():
     assert evo.parse(body)[0].sender_id == "5511976543210"
 
 
+def test_number_without_the_ninth_digit_is_kept_as_sent():
+    """WhatsApp ids of Brazilian mobiles often lack the ninth digit; services.phone adds it, not the parser."""
+    body = load("upsert_text.json")
+    body["data"]["key"]["remoteJid"] = "551176543210@s.whatsapp.net"
+    [item] = evo.parse(body)
+    assert item.sender_id == item.phone == "551176543210"
+
+
 def test_from_me_is_skipped():
     item = one("upsert_from_me.json")
     assert item.skip_reason == "from_me"
@@ -220,6 +228,171 @@ def test_qrcode_is_not_stored():
     assert item.event_type == "qrcode.updated"
     assert "WZYEH1YY" not in json.dumps(item.raw)
     assert "iVBORw0KGgo" not in json.dumps(item.raw)
+
+
+def test_long_and_string_timestamps():
+    """Evolution before 2.3.3 (``prepareMessage``: ``messageTimestamp as number``) sent Baileys' Long
+    as JSON.stringify writes it: ``{"low", "high", "unsigned"}``; some send it as a string."""
+    item = one("upsert_long_timestamp.json")
+    assert item.timestamp == datetime.fromtimestamp(1750933500, tz=timezone.utc)
+    assert item.text == "Vocês parcelam em 10x sem juros?"
+    body = load("upsert_long_timestamp.json")
+    body["data"]["messageTimestamp"] = {"low": -1, "high": 0, "unsigned": True}  # low is a signed int32
+    assert evo.parse(body)[0].timestamp == datetime.fromtimestamp(2**32 - 1, tz=timezone.utc)
+    body["data"]["messageTimestamp"] = "1750933500"
+    assert evo.parse(body)[0].timestamp == datetime.fromtimestamp(1750933500, tz=timezone.utc)
+    body["data"]["messageTimestamp"] = {"low": "x"}
+    assert evo.parse(body)[0].timestamp is None
+
+
+def test_phone_jid_with_previous_lid_keeps_the_lid():
+    """Evolution 2.3.1-2.3.4 (commit 630f5c5): ``remoteJid`` replaced by ``senderPn``, the LID kept in
+    ``key.previousRemoteJid``; Baileys 6.7 also gives ``senderLid``."""
+    item = one("upsert_previous_remote_jid.json")
+    assert item.sender_id == item.phone == "5521998765432"
+    assert item.sender_alt_ids == ["214365879012345@lid"]
+    body = load("upsert_previous_remote_jid.json")
+    del body["data"]["key"]["previousRemoteJid"]
+    assert evo.parse(body)[0].sender_alt_ids == ["214365879012345@lid"]  # from senderLid
+
+
+def test_lid_with_sender_pn():
+    """Baileys 6.7 (Evolution 2.2.x): the phone JID of an ``@lid`` chat in ``key.senderPn``."""
+    body = load("upsert_lid.json")
+    body["data"]["key"]["senderPn"] = body["data"]["key"].pop("remoteJidAlt")
+    [item] = evo.parse(body)
+    assert item.sender_id == item.phone == "5521998765432"
+    assert item.sender_alt_ids == ["214365879012345@lid"]
+
+
+def test_edit_event_with_the_instance_key_is_kept_as_event():
+    """``messages.edited`` carries the protocolMessage (``whatsapp.baileys.service.ts``:
+    ``sendDataWebhook(Events.MESSAGES_EDITED, editedMessage)``); its key has ``fromMe: true`` and the
+    instance's JID even for the customer's edit (EvolutionAPI issues #1367, #1647)."""
+    item = one("messages_edited.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "messages.edited"
+    assert item.text == "Oi! Vi o anúncio do sofá retrátil cinza, ainda tem em estoque? 🛋️"
+    assert item.ref_external_id == item.reply_to_id == "3EB0C431C26A1916E07B"
+    assert item.external_id == "3EB0C431C26A1916E07B:edit:1750933020512"
+    assert item.external_id != one("upsert_text.json").external_id
+    assert item.timestamp == datetime.fromtimestamp(1750933020.512, tz=timezone.utc)
+    assert (item.sender_id, item.phone) == ("", "")  # the key names the instance, not the customer
+
+
+def test_edit_event_naming_the_customer_is_an_edited_message():
+    """``messages.edited`` whose key names the customer (``fromMe: false``)."""
+    body = load("messages_edited.json")
+    body["data"]["key"].update(remoteJid="5511976543210@s.whatsapp.net", fromMe=False)
+    [item] = evo.parse(body)
+    assert item.kind == KIND_MESSAGE
+    assert item.is_edit is True
+    assert item.message_type == "text"
+    assert item.sender_id == item.phone == "5511976543210"
+    assert item.text == "Oi! Vi o anúncio do sofá retrátil cinza, ainda tem em estoque? 🛋️"
+    assert item.reply_to_id == "3EB0C431C26A1916E07B"
+    assert item.skip_reason == ""
+
+
+def test_revoke_sent_as_edit_event_is_an_event():
+    """Evolution sends every protocolMessage as ``messages.edited``, deletions (``REVOKE``) included."""
+    body = load("messages_edited.json")
+    body["data"] = {"key": body["data"]["key"], "type": "REVOKE"}
+    [item] = evo.parse(body)
+    assert (item.kind, item.event_type, item.is_edit) == (KIND_EVENT, "protocol:revoke", False)
+
+
+def test_edit_sent_as_upsert_is_an_edited_message():
+    """Evolution 1.x sent the customer's edit as ``messages.upsert`` with
+    ``message.editedMessage.message.protocolMessage`` (EvolutionAPI issue #572)."""
+    item = one("upsert_edited_message.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.is_edit is True
+    assert item.text == "Oi! Ainda tem o sofá retrátil na cor cinza?"
+    assert item.sender_id == item.phone == "5511976543210"
+    assert item.name == "Carla Simões"
+    assert item.reply_to_id == "3EB0C431C26A1916E07B"
+    assert item.external_id == "3EB0C431C26A1916E07B:edit:3EB0EDIT9F8E7D6C5B4A"
+    assert item.timestamp == datetime.fromtimestamp(1750933025, tz=timezone.utc)
+    assert item.skip_reason == ""
+
+
+def test_other_protocol_messages_in_upsert_are_events():
+    body = load("upsert_text.json")
+    body["data"]["message"] = {"protocolMessage": {"key": {"id": "X"}, "type": 3, "ephemeralExpiration": 604800}}
+    [item] = evo.parse(body)
+    assert (item.kind, item.event_type) == (KIND_EVENT, "protocol:ephemeral_setting")
+
+
+def test_message_deleted_for_everyone_is_an_event():
+    """``messages.delete`` carries the key (``sendDataWebhook(Events.MESSAGES_DELETE, key)``) or, for a
+    deletion through the API, the stored message."""
+    item = one("messages_delete.json")
+    assert item.kind == KIND_EVENT
+    assert item.event_type == "messages.delete"
+    assert item.ref_external_id == "3EB0C431C26A1916E07B"
+    assert item.external_id == "3EB0C431C26A1916E07B:delete"
+    assert item.sender_id == "5511976543210"
+    body = load("messages_delete.json")
+    body["data"] = {"id": "cm1x", "key": body["data"], "status": "DELETED", "messageType": "conversation"}
+    assert evo.parse(body)[0].external_id == "3EB0C431C26A1916E07B:delete"
+
+
+def test_voice_note_with_transcript():
+    """``audioMessage`` with ``ptt``; ``message.base64`` (webhook base64 on) and ``message.speechToText``
+    (``"[audio] …"``, set when the instance's OpenAI speech-to-text is on)."""
+    item = one("upsert_voice_note_transcribed.json")
+    assert item.message_type == "audio"
+    assert item.text == "[audio] Oi, é a Carla de novo, queria saber se o sofá cabe no elevador"
+    [att] = item.attachments
+    assert att.kind == "audio"
+    assert att.mime_type == "audio/ogg; codecs=opus"
+    assert att.data_b64.startswith("T2dnUw")
+    assert att.caption == ""
+
+
+def test_view_once_document_with_caption_and_sticker():
+    """``viewOnceMessageV2`` and ``documentWithCaptionMessage`` wrappers (passed through before
+    Evolution 2.1 moved the document out), ``stickerMessage``."""
+    image, document, sticker = evo.parse(load("upsert_wrapped_media.json"))
+    assert (image.message_type, image.text, image.attachments[0].mime_type) == (
+        "image",
+        "Medida da parede 📏",
+        "image/jpeg",
+    )
+    assert (document.message_type, document.text, document.attachments[0].filename) == (
+        "document",
+        "A planta da sala",
+        "planta_sala.pdf",
+    )
+    assert document.timestamp == datetime.fromtimestamp(1750933901, tz=timezone.utc)
+    assert (sticker.message_type, sticker.text, sticker.attachments[0].kind) == ("sticker", "", "sticker")
+    assert {i.sender_id for i in (image, document, sticker)} == {"5511976543210"}
+
+
+def test_notice_without_content_is_an_event():
+    body = load("upsert_text.json")
+    body["data"]["message"] = None
+    body["data"]["messageStubType"] = 2
+    body["data"]["messageStubParameters"] = ["Message absent from node"]
+    [item] = evo.parse(body)
+    assert (item.kind, item.event_type) == (KIND_EVENT, "stub:2")
+
+
+@pytest.mark.parametrize(
+    "name, event",
+    [
+        ("send_message.json", "send.message"),
+        ("contacts_upsert.json", "contacts.upsert"),
+        ("presence_update.json", "presence.update"),
+    ],
+)
+def test_other_events_are_stored_as_events(name, event):
+    """``sendDataWebhook`` events other than messages (``whatsapp.baileys.service.ts``)."""
+    item = one(name)
+    assert item.kind == KIND_EVENT
+    assert item.event_type == event
+    assert item.external_id == one(name).external_id
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,10 @@ customer; the customer is ``data.key.remoteJid``. When WhatsApp addresses a
 chat by LID (``…@lid``, a privacy id that is not a phone), the phone JID is in
 ``key.remoteJidAlt`` (or ``key.senderPn``). ``apikey`` (the instance's API key)
 is removed from each item's ``raw``, and so is the QR code of ``qrcode.updated``.
+
+Edits come as ``messages.edited`` (the protocolMessage), deletions for everyone as
+``messages.delete`` (the key); both are events naming the message they change, except an edit
+whose key names the customer, which is a message with ``is_edit`` set.
 """
 
 import json
@@ -18,6 +22,7 @@ from ..inbound import (
     Attachment,
     InboundItem,
     PayloadError,
+    ts_from_millis,
     ts_from_seconds,
 )
 from ..signatures import bearer_token, verify_hs256_jwt
@@ -49,6 +54,8 @@ WRAPPERS = (
     "viewOnceMessageV2Extension",
     "documentWithCaptionMessage",
 )
+# proto.Message.ProtocolMessage.Type, when a version serialises the enum as its number
+PROTOCOL_TYPES = {0: "REVOKE", 3: "EPHEMERAL_SETTING", 5: "HISTORY_SYNC_NOTIFICATION", 14: "MESSAGE_EDIT"}
 _TEL = re.compile(r"^(?:item\d+\.)?TEL(?P<params>[^:]*):(?P<number>.*)$", re.IGNORECASE)
 _WAID = re.compile(r"waid=(\d+)", re.IGNORECASE)
 
@@ -82,6 +89,10 @@ def parse(payload):
             item = _parse_upsert(piece, raw)
         elif event == "messages.update":
             item = _parse_update(piece, raw)
+        elif event == "messages.edited":
+            item = _parse_edited(piece, raw, as_str(payload.get("sender")))
+        elif event == "messages.delete":
+            item = _parse_delete(piece, raw)
         else:  # connection.update, qrcode.updated, contacts.upsert, chats.update, send.message...
             item = InboundItem(kind=KIND_EVENT, external_id=content_id(event, raw), event_type=event, raw=raw)
         item.account_id = instance
@@ -110,20 +121,38 @@ def _chat_skip_reason(jid):
 
 
 def _identity(key):
-    """``(sender_id, alt_ids, phone)`` of the chat partner of a message key."""
+    """``(sender_id, alt_ids, phone)`` of the chat partner of a message key.
+
+    The other form of the JID is in ``remoteJidAlt`` (Baileys 7), ``senderPn`` / ``senderLid``
+    (Baileys 6.7), or ``previousRemoteJid`` (Evolution 2.3.1-2.3.4 put the phone JID in
+    ``remoteJid`` and moved the LID there).
+    """
     jid = as_str(key.get("remoteJid"))
-    alt = as_str(key.get("remoteJidAlt")) or as_str(key.get("senderPn"))
-    if jid.endswith(LID_SUFFIX):
-        lid = _jid_user(jid) + LID_SUFFIX  # kept with its suffix: LID digits are not a phone
-        if alt.endswith(USER_SUFFIX):
-            phone = _jid_user(alt)
-            return phone, [lid], phone
-        return lid, [], ""
-    if jid.endswith(USER_SUFFIX):
-        phone = _jid_user(jid)
-        alt_ids = [_jid_user(alt) + LID_SUFFIX] if alt.endswith(LID_SUFFIX) else []
-        return phone, alt_ids, phone
-    return jid, [], ""
+    if not jid.endswith((LID_SUFFIX, USER_SUFFIX)):
+        return jid, [], ""
+    others = [as_str(key.get(k)) for k in ("remoteJidAlt", "senderPn", "senderLid", "previousRemoteJid")]
+    phone = next((_jid_user(j) for j in (jid, *others) if j.endswith(USER_SUFFIX)), "")
+    # a LID is kept with its suffix: its digits are not a phone
+    lid = next((_jid_user(j) + LID_SUFFIX for j in (jid, *others) if j.endswith(LID_SUFFIX)), "")
+    if phone:
+        return phone, [lid] if lid else [], phone
+    return lid, [], ""
+
+
+def _long(value):
+    """A protobuf Long serialised by JSON.stringify (``{"low", "high", "unsigned"}``) as an int, else ``value``."""
+    if isinstance(value, dict):
+        low, high = value.get("low"), value.get("high", 0)
+        if type(low) is not int or type(high) is not int:
+            return None
+        return (high << 32) | (low & 0xFFFFFFFF)
+    return value
+
+
+def _timestamp(value):
+    """``messageTimestamp`` in seconds: an int, a numeric string, or a Long (Evolution before 2.3.3
+    sent Baileys' Long as it was)."""
+    return ts_from_seconds(_long(value))
 
 
 # -- messages.upsert --------------------------------------------------------------
@@ -157,11 +186,16 @@ def _parse_upsert(data, raw):
         sender_alt_ids=alt_ids,
         phone=phone,
         name="" if from_me else as_str(data.get("pushName")),  # on our own messages it is our name
-        timestamp=ts_from_seconds(data.get("messageTimestamp")),
+        timestamp=_timestamp(data.get("messageTimestamp")),
         skip_reason="from_me" if from_me else _chat_skip_reason(jid),
         raw=raw,
     )
     message = _unwrap(as_dict(data.get("message")))
+    if not message and data.get("messageStubType") is not None:
+        # a notice without content (decryption failure, call log, group change): nothing to answer
+        item.kind = KIND_EVENT
+        item.event_type = f"stub:{as_str(data['messageStubType']) or 'unknown'}".lower()
+        return item
     context = as_dict(data.get("contextInfo"))
     _content(item, message, key)
     for value in message.values():  # the quoted message id sits in the content's contextInfo
@@ -178,7 +212,8 @@ def _content(item, message, key):
             continue
         caption = as_str(media.get("caption"))
         item.message_type = kind
-        item.text = item.text or caption
+        # speechToText: "[audio] <transcript>" when the instance transcribes voice notes (OpenAI integration)
+        item.text = item.text or caption or (as_str(message.get("speechToText")) if kind == "audio" else "")
         item.attachments = [
             Attachment(
                 kind=kind,
@@ -216,13 +251,49 @@ def _content(item, message, key):
         item.text = as_str(reaction.get("text"))
         item.reply_to_id = as_str(as_dict(reaction.get("key")).get("id"))
         return
-    protocol = as_dict(message.get("protocolMessage"))
-    if protocol or isinstance(message.get("editedMessage"), dict):
+    edited = as_dict(as_dict(message.get("editedMessage")).get("message"))
+    protocol = as_dict(message.get("protocolMessage")) or as_dict(edited.get("protocolMessage"))
+    if protocol or edited:
+        if _protocol_type(protocol) == "MESSAGE_EDIT" or (edited and not protocol):
+            # Evolution 1.x sent the customer's edit as an upsert (EvolutionAPI issue #572)
+            _edit(item, protocol.get("editedMessage") if protocol else edited, as_dict(protocol.get("key")))
+            item.timestamp = ts_from_millis(_long(protocol.get("timestampMs"))) or item.timestamp
+            return
         item.kind = KIND_EVENT
-        item.event_type = "protocol:" + (as_str(protocol.get("type")) or "edit").lower()
+        item.event_type = "protocol:" + (_protocol_type(protocol) or "unknown").lower()
         return
     if not item.text:
         item.message_type = "unsupported"  # poll, event, payment...: details in raw
+
+
+def _protocol_type(protocol):
+    value = protocol.get("type")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return PROTOCOL_TYPES.get(value, str(value))
+    return as_str(value).upper()
+
+
+def _edited_text(content):
+    """New text of an edit: the text, or the new caption of a media message."""
+    content = _unwrap(as_dict(content))
+    text = as_str(content.get("conversation")) or as_str(as_dict(content.get("extendedTextMessage")).get("text"))
+    for value in content.values():
+        text = text or as_str(as_dict(value).get("caption")) or as_str(as_dict(value).get("text"))
+    return text
+
+
+def _edit(item, content, original_key):
+    """The item becomes the new version of an earlier message (text only: no media is re-sent)."""
+    item.kind = KIND_MESSAGE
+    item.is_edit = True
+    item.message_type = "text"
+    item.attachments = []
+    item.text = _edited_text(content)
+    original = as_str(original_key.get("id"))
+    if original:
+        item.reply_to_id = original
+        # beside the original, never taken for a redelivery of it
+        item.external_id = f"{original}:edit:{item.external_id}"
 
 
 def _interactive(item, message):
@@ -304,6 +375,73 @@ def _parse_update(data, raw):
     elif _chat_skip_reason(jid):
         item.skip_reason = _chat_skip_reason(jid)
     return item
+
+
+# -- messages.edited / messages.delete --------------------------------------------------
+
+
+def _parse_edited(data, raw, instance_jid):
+    """``data`` is the protocolMessage: ``{key, type: "MESSAGE_EDIT", editedMessage, timestampMs}``.
+
+    Its ``key`` names the edited message, but Evolution 2.x sends ``fromMe: true`` and the
+    instance's own JID as ``remoteJid`` even when the customer edited (issues #1367, #1647): only
+    a key that names the customer (``fromMe: false``) makes it the customer's message; otherwise it
+    is stored as an event with the new text and the id of the edited message.
+    """
+    if not isinstance(data, dict):
+        return _malformed(raw)
+    key = as_dict(data.get("key"))
+    message_id = as_str(key.get("id"))
+    if not message_id:
+        return InboundItem(
+            kind=KIND_EVENT, external_id=content_id("messages.edited", raw), event_type="messages.edited", raw=raw
+        )
+    stamp = as_str(_long(data.get("timestampMs")))
+    jid = as_str(key.get("remoteJid"))
+    own = bool(instance_jid) and _jid_user(jid) == _jid_user(instance_jid)  # names us: the chat is unknown
+    sender_id, alt_ids, phone = ("", [], "") if own else _identity(key)
+    item = InboundItem(
+        kind=KIND_EVENT,
+        external_id=f"{message_id}:edit:{stamp or content_id('edit', raw)}",
+        event_type="messages.edited",
+        sender_id=sender_id,
+        sender_alt_ids=alt_ids,
+        phone=phone,
+        text=_edited_text(data.get("editedMessage")),
+        is_edit=True,
+        reply_to_id=message_id,
+        ref_external_id=message_id,
+        timestamp=ts_from_millis(stamp),
+        raw=raw,
+    )
+    if _protocol_type(data) not in ("MESSAGE_EDIT", ""):
+        item.event_type = "protocol:" + _protocol_type(data).lower()
+        item.is_edit = False
+        return item
+    if key.get("fromMe") is False and sender_id and jid.endswith((USER_SUFFIX, LID_SUFFIX)):
+        item.kind, item.event_type, item.message_type = KIND_MESSAGE, "", "text"
+    return item
+
+
+def _parse_delete(data, raw):
+    """A message deleted for everyone: ``data`` is its key, or (deleted through the API) its record."""
+    if not isinstance(data, dict):
+        return InboundItem(
+            kind=KIND_EVENT, external_id=content_id("messages.delete", raw), event_type="messages.delete", raw=raw
+        )
+    key = as_dict(data.get("key")) or data
+    message_id = as_str(key.get("id"))
+    sender_id, alt_ids, phone = _identity(key)
+    return InboundItem(
+        kind=KIND_EVENT,
+        external_id=f"{message_id}:delete" if message_id else content_id("messages.delete", raw),
+        event_type="messages.delete",
+        ref_external_id=message_id,
+        sender_id=sender_id,
+        sender_alt_ids=alt_ids,
+        phone=phone,
+        raw=raw,
+    )
 
 
 def _malformed(raw):
