@@ -477,4 +477,9 @@ class CrmAiMessage(models.Model):
             parts.append(Markup("<p><i>%s</i></p>") % _("[%s received]", kinds))
         if not parts:
             parts.append(Markup("<p><i>%s</i></p>") % _("[%s message]", item.message_type or _("empty")))
+        if item.is_edit:  # the customer changed an earlier message: this is its new content
+            parts.insert(0, Markup("<p><i>%s</i></p>") % _("✏️ Edited message:"))
+        if item.referral:
+            label = self.env["crm.lead"]._ai_referral_label(item.referral)
+            parts.append(Markup("<p><small>%s</small></p>") % _("📣 Came from: %s", label))
         return Markup("").join(parts)

@@ -48,6 +48,11 @@ class CrmLead(models.Model):
     ai_intent = fields.Selection(INTENTS, string="Intent", tracking=True)
     ai_interest = fields.Char(string="Interest", help="Product, model or service the customer asked about.")
     ai_reason = fields.Text(string="AI Reason", help="Why the lead got this temperature, in the customer's words.")
+    ai_referral = fields.Char(
+        string="Came From",
+        readonly=True,
+        help="The ad, post or link that brought the customer to the conversation, as the channel reported it.",
+    )
     ai_last_inbound_date = fields.Datetime(string="Last Customer Message", readonly=True, index=True)
     ai_last_outbound_date = fields.Datetime(string="Last Reply", readonly=True)
     ai_first_response_date = fields.Datetime(string="First Response", readonly=True)
@@ -153,6 +158,7 @@ class CrmLead(models.Model):
             "email_from": identity.email or partner.email or False,
             "phone": identity.phone or partner.mobile or partner.phone or False,
             "lang_id": self.env["res.lang"]._lang_get(partner.lang).id if partner and partner.lang else False,
+            **self._ai_referral_vals(item.referral),
         }
         # The salesperson hears of it through routing's alert, not through Odoo's assignment e-mail.
         lead = (
@@ -162,6 +168,57 @@ class CrmLead(models.Model):
         )
         lead._message_log(body=_("Lead created from a first contact on %(channel)s.", channel=channel.name))
         return lead
+
+    @api.model
+    def _ai_referral_label(self, referral):
+        """One line telling where the customer came from (ad, post, link, page)."""
+        kinds = {
+            "ad": _("Ad"),
+            "ads": _("Ad"),
+            "post": _("Post"),
+            "link": _("Link"),
+            "shortlink": _("Link"),
+            "website": _("Website"),
+        }
+        source = referral.get("source", "")
+        parts = [kinds.get(source, source)]
+        if referral.get("headline"):
+            parts.append(f"“{referral['headline']}”")
+        if referral.get("ad_id"):
+            parts.append(_("ad %s", referral["ad_id"]))
+        if referral.get("ref"):
+            parts.append(_("parameter %s", referral["ref"]))
+        utm = [referral[k] for k in ("utm_source", "utm_medium", "utm_campaign") if referral.get(k)]
+        if utm:
+            parts.append("utm " + " / ".join(utm))
+        if referral.get("url"):
+            parts.append(referral["url"])
+        return " · ".join(p for p in parts if p)[:255]
+
+    @api.model
+    def _ai_referral_vals(self, referral):
+        """UTM campaign, source and medium, and the "Came From" line, of what brought the customer.
+
+        The campaign is the page's ``utm_campaign``, else the ad's title, else the ad's id, else the
+        link's parameter; the web chat page's ``utm_source``/``utm_medium`` replace the channel's.
+        """
+        if not referral:
+            return {}
+        Utm = self.env["utm.mixin"].sudo()
+        vals = {"ai_referral": self._ai_referral_label(referral)}
+        campaign = (
+            referral.get("utm_campaign")
+            or referral.get("headline")
+            or (referral.get("ad_id") and _("Ad %s", referral["ad_id"]))
+            or referral.get("ref")
+        )
+        if campaign:
+            vals["campaign_id"] = Utm._find_or_create_record("utm.campaign", campaign[:100]).id
+        if referral.get("utm_source"):
+            vals["source_id"] = Utm._find_or_create_record("utm.source", referral["utm_source"][:100]).id
+        if referral.get("utm_medium"):
+            vals["medium_id"] = Utm._find_or_create_record("utm.medium", referral["utm_medium"][:100]).id
+        return vals
 
     def _ai_post_inbound(self, message, item, identity, partner):
         """Post the customer's message in the chatter, as the customer."""
@@ -194,6 +251,10 @@ class CrmLead(models.Model):
             vals["email_from"] = identity.email
         if not self.partner_id and partner:
             vals["partner_id"] = partner.id
+        if item.referral and not self.ai_referral:
+            # an open lead the customer comes back to through an ad: attributed unless it already was
+            referral = self._ai_referral_vals(item.referral)
+            vals.update({k: v for k, v in referral.items() if k == "ai_referral" or not self[k]})
         self.sudo().write(vals)
         return mail_message
 

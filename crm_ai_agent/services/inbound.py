@@ -77,6 +77,7 @@ class InboundItem:
     shared_contacts: list = field(default_factory=list)  # [{name, phones, emails}]
     reply_to_id: str = ""
     is_edit: bool = False
+    referral: dict = field(default_factory=dict)  # how the person reached us: see make_referral()
     timestamp: datetime | None = None  # UTC, naive-free
     # -- status events ----------------------------------------------------
     status: str = ""  # one of STATUSES
@@ -107,6 +108,30 @@ class InboundItem:
             data["timestamp"] = datetime.fromisoformat(ts)
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+REFERRAL_KEYS = ("source", "ad_id", "ref", "headline", "url", "utm_source", "utm_medium", "utm_campaign")
+
+
+def make_referral(**values):
+    """What brought the person to this conversation, as the provider tells it.
+
+    ``source``: ``ad``, ``post``, ``link``, ``website``... (lower case); ``ad_id``: the ad's id;
+    ``ref``: the parameter of an m.me / t.me / wa.me link; ``headline``: the ad's or post's title;
+    ``url``: the ad's, post's or page's address; ``utm_*``: the page's UTM parameters (web chat).
+    Empty values are left out; an empty dict means nothing is known.
+    """
+    referral = {}
+    for key in REFERRAL_KEYS:
+        value = values.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(int(value)) if float(value).is_integer() else str(value)
+        if not isinstance(value, str):
+            continue
+        value = " ".join(value.split())[: 2048 if key == "url" else 255]
+        if value:
+            referral[key] = value.lower() if key == "source" else value
+    return referral
 
 
 def ts_from_seconds(value):

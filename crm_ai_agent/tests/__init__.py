@@ -10,3 +10,4 @@ from . import test_ai_llm
 from . import test_ai_corrections
 from . import test_security
 from . import test_cron_wake
+from . import test_referral

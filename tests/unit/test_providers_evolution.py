@@ -480,3 +480,18 @@ def test_parse_send_response():
         evo.parse_send_response(
             {"status": 400, "error": "Bad Request", "response": {"message": [{"exists": False, "number": "55119"}]}}
         )
+
+
+def test_message_from_a_click_to_whatsapp_ad():
+    """Baileys ``contextInfo.externalAdReply`` (``sourceType: ad``, ``sourceId``, ``sourceUrl``, ``ctwaClid``), which
+    Evolution v2 copies to ``data.contextInfo``: the ad the conversation was opened from."""
+    item = one("upsert_ctwa_ad.json")
+    assert item.kind == KIND_MESSAGE
+    assert item.text == "Olá! Quero saber mais sobre o sofá retrátil."
+    assert item.referral == {
+        "source": "ad",
+        "ad_id": "120210987654321098",
+        "headline": "Sofá retrátil em 10x sem juros",
+        "url": "https://fb.me/7sofaRetratil",
+    }
+    assert one("upsert_text.json").referral == {}

@@ -233,6 +233,13 @@ def test_instagram_message_from_an_ad_keeps_its_text():
     assert item.kind == KIND_MESSAGE
     assert item.text == "Olá! Tenho interesse neste anúncio."
     assert item.raw["entry"][0]["messaging"][0]["message"]["referral"]["ad_id"] == "120208765432109876"
+    assert item.referral == {
+        "source": "ads",
+        "ad_id": "120208765432109876",
+        "ref": "campanha_inverno",
+        "headline": "Coleção de inverno",
+        "url": "https://scontent.xx.fbcdn.net/v/t45.1600-4/ad.jpg",
+    }
 
 
 def test_instagram_is_unsupported_message_without_text():
@@ -380,6 +387,7 @@ def test_messenger_ad_referral_is_event():
     item = one("messenger", "referral_ad.json")
     assert item.kind == KIND_EVENT
     assert item.event_type == "referral"
+    assert item.referral["source"] == "ads" and item.referral["ad_id"]
     assert item.sender_id == PSID and item.account_id == PAGE
     assert item.timestamp == ms(1750880008000)
 

@@ -447,3 +447,22 @@ def test_parse_send_response():
         tg.parse_send_response(
             {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "referral"),
+    [
+        ("/start black-friday", {"source": "link", "ref": "black-friday"}),
+        ("/start@LojaBot promo_42", {"source": "link", "ref": "promo_42"}),
+        ("/start", {}),
+        ("/starting now", {}),
+        ("quero o /start kit", {}),
+    ],
+)
+def test_start_parameter_is_the_link_the_person_came_from(text, referral):
+    """Deep linking (core.telegram.org/bots/features#deep-linking): ``t.me/<bot>?start=<parameter>``
+    opens the chat and sends ``/start <parameter>``."""
+    body = load("text.json")
+    body["message"]["text"] = text
+    (item,) = tg.parse(body)
+    assert item.referral == referral

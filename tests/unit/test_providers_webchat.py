@@ -180,3 +180,30 @@ def test_check_visitor_token_refuses_missing_parts(secret, visitor_id, token):
 def test_visitor_token_needs_a_secret():
     with pytest.raises(ValueError):
         webchat.visitor_token("", "k3J9-xQ_7mPz")
+
+
+def test_page_utm_parameters_are_the_referral():
+    (item,) = webchat.parse(
+        {
+            "visitor_id": "visitor-utm-001",
+            "message_id": "6a0f1c1e-8a55-4f3e-9d4b-2f3c1d9e7b10",
+            "text": "Oi",
+            "page_url": "https://www.loja.example/p?utm_source=google&utm_medium=cpc&utm_campaign=nov&gclid=x",
+        }
+    )
+    assert item.referral == {
+        "source": "website",
+        "url": "https://www.loja.example/p?utm_source=google&utm_medium=cpc&utm_campaign=nov&gclid=x",
+        "utm_source": "google",
+        "utm_medium": "cpc",
+        "utm_campaign": "nov",
+    }
+    (plain,) = webchat.parse(
+        {
+            "visitor_id": "visitor-utm-002",
+            "message_id": "6a0f1c1e-8a55-4f3e-9d4b-2f3c1d9e7b11",
+            "text": "Oi",
+            "page_url": "https://a.example/",
+        }
+    )
+    assert plain.referral == {}

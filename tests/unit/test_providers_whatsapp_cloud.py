@@ -375,6 +375,12 @@ def test_click_to_whatsapp_ad_message():
     assert item.reply_to_id == ""  # forwarded, not a reply
     message = item.raw["entry"][0]["changes"][0]["value"]["messages"][0]
     assert message["referral"]["ctwa_clid"].startswith("ARAkLkA8")
+    assert item.referral == {
+        "source": "ad",
+        "ad_id": "120212345678901234",
+        "headline": "Licenças com 20% de desconto",
+        "url": "https://fb.me/3cr4Wqqkv",
+    }
 
 
 def test_played_voice_message_counts_as_read():

@@ -22,6 +22,7 @@ from ..inbound import (
     Attachment,
     InboundItem,
     PayloadError,
+    make_referral,
     ts_from_millis,
     ts_from_seconds,
 )
@@ -201,7 +202,21 @@ def _parse_upsert(data, raw):
     for value in message.values():  # the quoted message id sits in the content's contextInfo
         context = context or as_dict(as_dict(value).get("contextInfo"))
     item.reply_to_id = item.reply_to_id or as_str(context.get("stanzaId"))
+    item.referral = _ad_referral(context)
     return item
+
+
+def _ad_referral(context):
+    """``contextInfo.externalAdReply``: the click-to-WhatsApp ad that opened the conversation."""
+    ad = as_dict(context.get("externalAdReply"))
+    if not ad:
+        return {}
+    return make_referral(
+        source=as_str(ad.get("sourceType")) or "ad",
+        ad_id=as_str(ad.get("sourceId")),
+        headline=as_str(ad.get("title")) or as_str(ad.get("body")),
+        url=as_str(ad.get("sourceUrl")),
+    )
 
 
 def _content(item, message, key):

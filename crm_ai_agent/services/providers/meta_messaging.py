@@ -18,6 +18,7 @@ from ..inbound import (
     Attachment,
     InboundItem,
     PayloadError,
+    make_referral,
     ts_from_millis,
     ts_from_seconds,
 )
@@ -164,7 +165,10 @@ def _parse_event(event, raw):
 
     message = event.get("message")
     if isinstance(message, dict):
-        return _parse_message(message, base, sender, recipient)
+        item = _parse_message(message, base, sender, recipient)
+        if not item.referral:  # an ad or link that opened the conversation, beside its first message
+            item.referral = _referral(event.get("referral"))
+        return item
     postback = event.get("postback")
     if isinstance(postback, dict):
         return InboundItem(
@@ -173,6 +177,7 @@ def _parse_event(event, raw):
             message_type="interactive",
             text=as_str(postback.get("title")),
             interactive_id=as_str(postback.get("payload")),
+            referral=_referral(postback.get("referral")) or _referral(event.get("referral")),
             **base,
         )
     reaction = event.get("reaction")
@@ -226,7 +231,23 @@ def _parse_event(event, raw):
     event_type = next((k for k in EVENT_KEYS if k in event), "unknown")
     if event_type == "policy-enforcement":
         event_type = "policy_enforcement"
-    return _event(raw, event_type, **who)
+    return _event(raw, event_type, referral=_referral(event.get("referral")), **who)
+
+
+def _referral(data):
+    """Meta's ``referral`` object (ads, m.me links, chat plugin, shops) as ``make_referral`` keys."""
+    data = as_dict(data)
+    if not data:
+        return {}
+    ads = as_dict(data.get("ads_context_data"))
+    product = as_dict(data.get("product"))
+    return make_referral(
+        source=as_str(data.get("source")),
+        ad_id=as_str(data.get("ad_id")),
+        ref=as_str(data.get("ref")),
+        headline=as_str(ads.get("ad_title")) or as_str(product.get("id")),
+        url=as_str(data.get("referer_uri")) or as_str(ads.get("photo_url")) or as_str(ads.get("video_url")),
+    )
 
 
 def _parse_message(message, base, sender, recipient):
@@ -243,6 +264,7 @@ def _parse_message(message, base, sender, recipient):
     if message.get("is_deleted") is True:  # Instagram: the customer unsent it
         return _event(raw, "message_deleted", external_id=f"{mid}:deleted", reply_to_id=mid, **_who(item))
     item.text = as_str(message.get("text"))
+    item.referral = _referral(message.get("referral"))
     reply_to = as_dict(message.get("reply_to"))
     item.reply_to_id = as_str(reply_to.get("mid"))
     quick_reply = as_dict(message.get("quick_reply"))

@@ -27,6 +27,7 @@ from ..inbound import (
     Attachment,
     InboundItem,
     PayloadError,
+    make_referral,
     ts_from_seconds,
 )
 from ..signatures import tokens_equal
@@ -180,8 +181,17 @@ def _parse_message(update, key):
     if reply.get("message_id") is not None:
         item.reply_to_id = f"{chat_id}:{as_str(reply.get('message_id'))}"
     item.text = as_str(message.get("text")) or as_str(message.get("caption"))
+    item.referral = _start_referral(item.text)
     _content(item, message)
     return item
+
+
+def _start_referral(text):
+    """``/start <parameter>``: the person opened a ``t.me/<bot>?start=<parameter>`` link (deep linking)."""
+    command, __, parameter = text.partition(" ")
+    if command.split("@")[0] != "/start" or not parameter.strip():
+        return {}
+    return make_referral(source="link", ref=parameter.strip())
 
 
 def _content(item, message):

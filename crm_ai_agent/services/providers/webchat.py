@@ -23,10 +23,10 @@ import hmac
 import re
 import secrets
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ..emails import normalize_email
-from ..inbound import KIND_MESSAGE, Attachment, InboundItem, PayloadError
+from ..inbound import KIND_MESSAGE, Attachment, InboundItem, PayloadError, make_referral
 
 MAX_TEXT = 4000
 MAX_NAME = 128
@@ -78,6 +78,7 @@ def parse(payload):
     if language and not LANGUAGE.match(language):
         raise PayloadError("webchat: 'language' must be a language tag such as 'pt-BR'")
     raw = {k: v for k, v in payload.items() if v is not None}
+    utm = {k: v[0] for k, v in parse_qs(urlsplit(page_url).query).items() if k.startswith("utm_") and v}
     return [
         InboundItem(
             kind=KIND_MESSAGE,
@@ -90,6 +91,13 @@ def parse(payload):
             message_type=attachments[0].kind if attachments else "text",
             text=text,
             attachments=attachments,
+            referral=make_referral(
+                source="website" if utm else "",
+                url=page_url if utm else "",
+                utm_source=utm.get("utm_source"),
+                utm_medium=utm.get("utm_medium"),
+                utm_campaign=utm.get("utm_campaign"),
+            ),
             raw=raw,
         )
     ]

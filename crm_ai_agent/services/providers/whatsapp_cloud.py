@@ -27,6 +27,7 @@ from ..inbound import (
     Attachment,
     InboundItem,
     PayloadError,
+    make_referral,
     ts_from_seconds,
 )
 from ._util import as_dict, as_list, as_str, content_id, location, unique
@@ -192,6 +193,14 @@ def _parse_message(message, contact, raw):
     )
     if not item.external_id:
         return _malformed(raw)
+    referral = as_dict(message.get("referral"))  # a click-to-WhatsApp ad or a post the customer came from
+    if referral:
+        item.referral = make_referral(
+            source=as_str(referral.get("source_type")),
+            ad_id=as_str(referral.get("source_id")),
+            headline=as_str(referral.get("headline")) or as_str(referral.get("body")),
+            url=as_str(referral.get("source_url")),
+        )
     if message.get("group_id"):
         item.skip_reason = "group"
     mtype = as_str(message.get("type"))
