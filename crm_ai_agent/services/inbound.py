@@ -28,6 +28,7 @@ MESSAGE_TYPES = (
     "location",
     "contacts",
     "reaction",
+    "order",  # a cart sent from the catalog: its items are in the text
     "unsupported",
 )
 

@@ -327,7 +327,7 @@ def test_order_lists_its_products():
     """Meta, "Order messages webhook reference" (``order.catalog_id``, ``text``, ``product_items[]``)."""
     item = parse_one("order.json")
     assert item.kind == KIND_MESSAGE
-    assert item.message_type == "unsupported"
+    assert item.message_type == "order"
     assert item.text == "Pode entregar hoje à tarde?\n3 x LIC-PRO-ANUAL (1290.9 BRL)\n1 x SUPORTE-PREMIUM (450 BRL)"
     body = load("order.json")
     body["entry"][0]["changes"][0]["value"]["messages"][0]["order"]["text"] = ""

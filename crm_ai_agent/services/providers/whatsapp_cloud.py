@@ -271,7 +271,7 @@ def _content(item, message):
         item.text = as_str(body.get("emoji"))  # empty: the reaction was removed
         item.reply_to_id = as_str(body.get("message_id"))
     elif mtype == "order":  # a cart sent from the catalog: its items are the message
-        item.message_type = "unsupported"
+        item.message_type = "order"
         item.text = _order_text(body)
     else:  # unsupported, unknown, ... : kept, described by errors[]
         item.message_type = "unsupported"
