@@ -1,6 +1,6 @@
 import logging
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from ..services.emails import normalize_email
@@ -10,6 +10,8 @@ _logger = logging.getLogger(__name__)
 
 # Channel types whose sender id is itself a phone number.
 PHONE_ID_TYPES = ("whatsapp_cloud", "whatsapp_evolution")
+# WhatsApp system messages telling that the person now writes from another number.
+NUMBER_CHANGES = ("user_changed_number", "customer_changed_number")
 
 
 class CrmAiIdentity(models.Model):
@@ -107,6 +109,37 @@ class CrmAiIdentity(models.Model):
         else:
             identity = Identity.create({"channel_id": channel.id, "key": keys[0][:255], "alt_keys": alt, **vals})
         return identity, partner
+
+    @api.model
+    def _ai_apply_number_change(self, channel, item):
+        """The person changed their WhatsApp number: their identity, contact and open lead follow it.
+
+        Their next message comes from the new number and must reach the same contact and lead, not
+        start a new one. Returns the identity, or an empty recordset when there was nothing to move.
+        """
+        old = item.sender_id
+        new = next((k for k in item.sender_alt_ids or [] if k and k != old and normalize_phone(k)), "")
+        if not old or not new or channel.channel_type not in PHONE_ID_TYPES:
+            return self.browse()
+        self._ai_lock(f"{channel.id}:{old}", f"{channel.id}:{new}")
+        Identity = self.sudo()
+        identity = Identity.search([("channel_id", "=", channel.id), ("key", "=", old)], limit=1)
+        if not identity or Identity.search_count([("channel_id", "=", channel.id), ("key", "=", new)]):
+            return self.browse()  # unknown person, or already seen on the new number: nothing to merge here
+        old_phone, new_phone = normalize_phone(old), normalize_phone(new)
+        alt = [k for k in (identity.alt_keys or "").split(",") if k and k != new]
+        identity.write({"key": new, "alt_keys": ",".join([old, *alt]), "phone": new_phone})
+        partner = identity.partner_id.sudo()
+        for fname in ("mobile", "phone"):
+            if partner and partner[fname] and normalize_phone(partner[fname]) == old_phone:
+                partner[fname] = new_phone
+        lead = identity.lead_id.sudo()
+        if lead.active:
+            if lead.phone and normalize_phone(lead.phone) == old_phone:
+                lead.phone = new_phone
+            note = _("The customer changed their WhatsApp number from %(old)s to %(new)s.")
+            lead._message_log(body=note % {"old": old_phone, "new": new_phone})
+        return identity
 
     def _ai_partner_domain_company(self, company):
         return [("company_id", "in", [company.id, False])]

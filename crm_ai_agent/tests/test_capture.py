@@ -291,3 +291,33 @@ class TestCapture(CrmAiCase):
         self.assertEqual(set(messages.mapped("state")), {"processed"}, messages.mapped("error"))
         self.assertEqual(len(messages.lead_id), 1)
         self.assertIn("Sem Email", messages[0].mail_message_id.email_from)
+
+    def test_changed_whatsapp_number_keeps_the_contact_and_lead(self):
+        self.post_meta(self.wa, wa_text("wamid.N1", "5511987650001", "Oi, quero o Onix", name="Davi"))
+        self.process()
+        lead = self.messages(self.wa).lead_id
+        partner = lead.partner_id
+        # Meta's system message: the customer now uses another number
+        system = wa_text("wamid.N2", "5511987650001", "", name="Davi")
+        message = system["entry"][0]["changes"][0]["value"]["messages"][0]
+        message.pop("text")
+        message.update(
+            {
+                "type": "system",
+                "system": {
+                    "body": "User Davi changed from 5511987650001 to 5511912340009",
+                    "wa_id": "5511912340009",
+                    "type": "user_changed_number",
+                },
+            }
+        )
+        self.assertEqual(self.post_meta(self.wa, system).status_code, 200)
+        self.process()
+        self.post_meta(self.wa, wa_text("wamid.N3", "5511912340009", "Ainda tem o Onix?", name="Davi"))
+        self.process()
+        newest = self.messages(self.wa).filtered(lambda m: m.external_id == "wamid.N3")
+        self.assertEqual(newest.lead_id, lead, "the same lead")
+        self.assertEqual(newest.partner_id, partner, "the same contact")
+        self.assertEqual(lead.phone, "+5511912340009")
+        self.assertTrue(any("+5511912340009" in (body or "") for body in lead.message_ids.mapped("body")))
+        self.assertEqual(partner.phone_sanitized, "+5511912340009")
