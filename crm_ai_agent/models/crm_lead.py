@@ -44,7 +44,7 @@ class CrmLead(models.Model):
         help="Hot: ready to buy soon. Warm: concrete interest. Cold: vague or no interest. "
         "In Service: a salesperson is talking with the customer.",
     )
-    ai_score = fields.Integer(string="AI Score", aggregator="avg", help="0 to 100.")
+    ai_score = fields.Integer(string="AI Score", tracking=True, aggregator="avg", help="0 to 100.")
     ai_intent = fields.Selection(INTENTS, string="Intent", tracking=True)
     ai_interest = fields.Char(string="Interest", help="Product, model or service the customer asked about.")
     ai_reason = fields.Text(string="AI Reason", help="Why the lead got this temperature, in the customer's words.")
