@@ -10,8 +10,6 @@ _logger = logging.getLogger(__name__)
 
 # Channel types whose sender id is itself a phone number.
 PHONE_ID_TYPES = ("whatsapp_cloud", "whatsapp_evolution")
-# WhatsApp system messages telling that the person now writes from another number.
-NUMBER_CHANGES = ("user_changed_number", "customer_changed_number")
 
 
 class CrmAiIdentity(models.Model):

@@ -11,7 +11,6 @@ from odoo.tools import SQL, plaintext2html
 
 from ..services import inbound
 from .crm_ai_channel_provider import ProviderError
-from .crm_ai_identity import NUMBER_CHANGES
 
 _logger = logging.getLogger(__name__)
 
@@ -133,8 +132,7 @@ class CrmAiMessage(models.Model):
             if not item.external_id or item.external_id in seen:
                 continue
             seen.add(item.external_id)
-            # events are kept and skipped, except those that change who the person is
-            event = item.kind == inbound.KIND_EVENT and item.event_type not in NUMBER_CHANGES
+            event = item.kind == inbound.KIND_EVENT and item.event_type not in inbound.NUMBER_CHANGES
             skip = item.skip_reason or ("event" if event else "")
             state = "skipped" if skip else "received"
             provider_date = item.timestamp.replace(tzinfo=None) if item.timestamp else None
@@ -345,7 +343,7 @@ class CrmAiMessage(models.Model):
             self._ai_apply_status(item)
             return None
         if self.kind != "message":
-            if item.event_type in NUMBER_CHANGES:
+            if item.event_type in inbound.NUMBER_CHANGES:
                 self.env["crm.ai.identity"]._ai_apply_number_change(self.channel_id.sudo(), item)
             self.write({"state": "skipped", "skip_reason": self.skip_reason or "event"})
             return None

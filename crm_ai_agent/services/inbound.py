@@ -33,6 +33,9 @@ MESSAGE_TYPES = (
 )
 
 STATUSES = ("sent", "delivered", "read", "failed")
+# Events are stored and skipped, except these, which change who the person is (WhatsApp system
+# messages: the person now writes from another number).
+NUMBER_CHANGES = ("user_changed_number", "customer_changed_number")
 
 
 @dataclass
@@ -125,8 +128,6 @@ def make_referral(**values):
     referral = {}
     for key in REFERRAL_KEYS:
         value = values.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(int(value)) if float(value).is_integer() else str(value)
         if not isinstance(value, str):
             continue
         value = " ".join(value.split())[: 2048 if key == "url" else 255]

@@ -219,8 +219,12 @@ def _ad_referral(context):
     )
 
 
+def _text(message):
+    return as_str(message.get("conversation")) or as_str(as_dict(message.get("extendedTextMessage")).get("text"))
+
+
 def _content(item, message, key):
-    item.text = as_str(message.get("conversation")) or as_str(as_dict(message.get("extendedTextMessage")).get("text"))
+    item.text = _text(message)
     for mkey, kind in MEDIA.items():
         media = as_dict(message.get(mkey))
         if not media:
@@ -291,7 +295,7 @@ def _protocol_type(protocol):
 def _edited_text(content):
     """New text of an edit: the text, or the new caption of a media message."""
     content = _unwrap(as_dict(content))
-    text = as_str(content.get("conversation")) or as_str(as_dict(content.get("extendedTextMessage")).get("text"))
+    text = _text(content)
     for value in content.values():
         text = text or as_str(as_dict(value).get("caption")) or as_str(as_dict(value).get("text"))
     return text
