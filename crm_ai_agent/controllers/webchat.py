@@ -12,7 +12,7 @@ from odoo.tools.misc import file_path
 
 from ..models.crm_ai_channel_provider import WebhookReject
 from ..services.providers import webchat
-from .webhook import json_response, read_body, reject, request_headers, store_items
+from .webhook import Refused, json_response, read_body, reject, request_headers, store_items
 
 _logger = logging.getLogger(__name__)
 
@@ -81,10 +81,10 @@ class CrmAiWebchatController(http.Controller):
             payload = json.loads(raw)
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return with_cors(reject(channel.id, 400, "malformed JSON", logging.INFO), channel)
-        result, refusal = store_items(channel, provider, raw, payload)
-        if refusal:
-            return with_cors(refusal, channel)
-        stored, duplicates = result
+        try:
+            stored, duplicates = store_items(request.env, channel, provider, raw, payload)
+        except Refused as exc:
+            return with_cors(reject(channel.id, exc.status, exc.reason, exc.level), channel)
         visitor_id = payload.get("visitor_id") if isinstance(payload, dict) else None
         token = provider._ai_visitor_token(channel, visitor_id) if visitor_id else None
         return with_cors(

@@ -1,9 +1,12 @@
 import hashlib
 import hmac
 import json
+from unittest.mock import patch
 
 from odoo.tests import HttpCase, new_test_user
+from odoo.tools import config
 
+from ..controllers import direct
 from .fake_server import FakeProvider
 
 APP_SECRET = "meta-app-secret-for-the-tests-0123456789"
@@ -22,7 +25,26 @@ def meta_signature(body, secret=APP_SECRET):
 
 
 class CrmAiCase(HttpCase):
-    """Channels of every type, a sales team with two salespeople, a provider fake."""
+    """Channels of every type, a sales team with two salespeople, a provider fake.
+
+    Webhook POSTs are served by the direct WSGI path (``controllers/direct.py``), or by the Odoo
+    route when ``webhook_direct`` is False; every POST checks that the expected one served it.
+    """
+
+    webhook_direct = True
+
+    def setUp(self):
+        super().setUp()
+        self.startPatcher(patch.dict(config.options, {"crm_ai_agent_webhook_direct": self.webhook_direct}))
+        self.direct_answers = []
+        serve = direct.serve
+
+        def recorded_serve(environ):
+            answer = serve(environ)
+            self.direct_answers.append(answer)
+            return answer
+
+        self.patch(direct, "serve", recorded_serve)
 
     @classmethod
     def setUpClass(cls):
@@ -117,7 +139,17 @@ class CrmAiCase(HttpCase):
         path = channel_or_path if isinstance(channel_or_path, str) else self.path(channel_or_path)
         hdrs = {"Content-Type": content_type} if content_type else {}
         hdrs.update(headers or {})
-        return self.url_open(path, data=body, headers=hdrs, allow_redirects=False)
+        answered = len(self.direct_answers)
+        res = self.url_open(path, data=body, headers=hdrs, allow_redirects=False)
+        if path.startswith(direct.PREFIX):
+            direct_answers = [answer for answer in self.direct_answers[answered:] if answer is not None]
+            self.assertEqual(
+                len(direct_answers),
+                int(self.webhook_direct),
+                f"the webhook POST must be served by the {'direct path' if self.webhook_direct else 'Odoo route'}",
+            )
+            self.assertEqual(direct_answers[0][0] if direct_answers else res.status_code, res.status_code)
+        return res
 
     def post_meta(self, channel, payload, secret=APP_SECRET, body=None):
         body = body if body is not None else meta_body(payload)

@@ -1,6 +1,8 @@
 import json
+from unittest.mock import patch
 
 from odoo.tests import tagged
+from odoo.tools import config
 
 from .common import APP_SECRET, VERIFY_TOKEN, CrmAiCase, meta_body, meta_signature, wa_text
 
@@ -215,3 +217,50 @@ class TestWebhookSecurity(CrmAiCase):
         message_fields = self.env["crm.ai.message"].with_user(self.manager).fields_get()
         self.assertNotIn("payload", message_fields)
         self.assertTrue(APP_SECRET)
+
+    def test_both_paths_answer_alike(self):
+        """The direct path and the Odoo route give the same answers: a message, then its redelivery."""
+        payload = wa_text("wamid.SAME", "5511987654321", "oi")
+        answers = []
+        for direct_path in (self.webhook_direct, not self.webhook_direct) * 2:
+            self.webhook_direct = direct_path
+            with patch.dict(config.options, {"crm_ai_agent_webhook_direct": direct_path}):
+                res = self.post_meta(self.wa, payload)
+                with self.assertLogs(LOGGER, "WARNING"):
+                    forged = self.post_meta(self.wa, payload, secret="another-app-secret-0123456789abcdef")
+            answers.append(
+                (res.status_code, res.headers["Content-Type"], res.json(), forged.status_code, forged.json())
+            )
+        self.assertEqual(answers[0][2], {"ok": True, "stored": 1, "duplicates": 0})
+        self.assertEqual(answers[1], answers[2])
+        self.assertEqual(answers[2], answers[3])
+        self.assertEqual(
+            answers[1][:3], (200, "application/json; charset=utf-8", {"ok": True, "stored": 0, "duplicates": 1})
+        )
+        self.assertEqual(answers[1][3:], (403, {"ok": False, "error": "bad or missing X-Hub-Signature-256"}))
+        self.assertEqual(len(self.messages(self.wa)), 1)
+
+    def test_body_without_length(self):
+        """A chunked POST (no Content-Length) is left to the Odoo route, which reads it within the limit."""
+        body = meta_body(wa_text("wamid.CHUNKED", "5511987654321", "oi"))
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(body)}
+        res = self.url_open(self.path(self.wa), data=iter([body[:25], body[25:]]), headers=headers)
+        self.assertEqual(res.status_code, 200, res.text)
+        self.assertEqual(self.messages(self.wa).mapped("external_id"), ["wamid.CHUNKED"])
+        self.assertFalse([answer for answer in self.direct_answers if answer is not None])
+        self.env["ir.config_parameter"].set_param("crm_ai_agent.webhook_max_bytes", 64)
+        body = meta_body(wa_text("wamid.CHUNKED2", "5511987654321", "x" * 200))
+        headers["X-Hub-Signature-256"] = meta_signature(body)
+        with self.assertLogs(LOGGER, "WARNING"):
+            res = self.url_open(self.path(self.wa), data=iter([body[:25], body[25:]]), headers=headers)
+        self.assertEqual(res.status_code, 413)
+        self.assertEqual(len(self.messages(self.wa)), 1)
+
+
+@tagged("post_install", "-at_install", "crm_ai_agent")
+class TestWebhookSecurityOdooRoute(TestWebhookSecurity):
+    """The same requests with the direct path turned off (``crm_ai_agent_webhook_direct = False``):
+    the Odoo route answers them alike."""
+
+    webhook_direct = False
+    allow_inherited_tests_method = True
