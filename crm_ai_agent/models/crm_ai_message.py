@@ -2,6 +2,7 @@ import base64
 import json
 import logging
 import mimetypes
+import time
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -16,6 +17,10 @@ _logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 BATCH_SIZE = 10
+# Inbound messages per second above which the inbox yields to the webhooks (system parameter
+# crm_ai_agent.inbox_burst_rate; 0 turns it off), and the longest pause before each batch.
+BURST_RATE = 100
+BURST_PAUSE = 2.0
 STATUS_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 
 
@@ -229,6 +234,7 @@ class CrmAiMessage(models.Model):
     @api.model
     def _cron_process_inbox(self, batch_size=BATCH_SIZE):
         """Process due inbound messages, a small batch per transaction."""
+        self._ai_yield_to_burst()
         self.env.cr.execute(
             SQL(
                 """
@@ -254,6 +260,55 @@ class CrmAiMessage(models.Model):
             # minute): a backlog must wake the cron workers again by itself.
             self.env.ref("crm_ai_agent.ir_cron_process_inbox").sudo()._trigger()
         self._ai_schedule_retries()
+
+    @api.model
+    def _ai_yield_to_burst(self):
+        """While messages arrive faster than the burst rate, pause before the next batch.
+
+        Acknowledging a provider's webhook comes first: a webhook that waits is retried, then
+        disabled, while a message already stored loses nothing by waiting. During a burst
+        (far more messages per second than two cores can process), each batch waits up to
+        ``BURST_PAUSE`` seconds, less as soon as the burst ends, so the HTTP workers get the
+        CPU; every batch still runs, so processing slows down but never stops. The check runs
+        on a cursor of its own: the job's transaction is not opened before the pause.
+        """
+        deadline = time.monotonic() + BURST_PAUSE
+        while True:
+            with self.env.registry.cursor() as cr:
+                burst = self.with_env(self.env(cr=cr))._ai_inbound_burst()
+            remaining = deadline - time.monotonic()
+            if not burst or remaining <= 0:
+                return
+            time.sleep(min(0.2, remaining))
+
+    @api.model
+    def _ai_inbound_burst(self):
+        """Whether inbound messages arrive faster than the burst rate (counted over the last half
+        second, so that processing resumes soon after a burst)."""
+        try:
+            rate = int(self.env["ir.config_parameter"].sudo().get_param("crm_ai_agent.inbox_burst_rate", BURST_RATE))
+        except ValueError:
+            rate = BURST_RATE
+        if rate <= 0:
+            return False
+        self.flush_model(["state", "direction", "attempts", "next_attempt_at"])
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT count(*) FROM (
+                    SELECT 1 FROM crm_ai_message
+                     WHERE state = 'received' AND direction = 'in' AND attempts = 0
+                       AND next_attempt_at > %s AND next_attempt_at <= %s
+                     LIMIT %s
+                ) AS recent
+                """,
+                now - timedelta(seconds=0.5),
+                now,
+                (rate + 1) // 2,
+            )
+        )
+        return self.env.cr.fetchone()[0] >= (rate + 1) // 2
 
     @api.model
     def _ai_schedule_retries(self):

@@ -1,12 +1,16 @@
 import select
 from contextlib import closing
+from datetime import timedelta
+from unittest.mock import patch
 
 import psycopg2
 
-from odoo import sql_db
+from odoo import fields, sql_db
 from odoo.tests import TransactionCase, tagged
 
+from ..models import crm_ai_message
 from ..models.ir_cron import cron_waker
+from ..services import inbound
 
 
 @tagged("post_install", "-at_install", "crm_ai_agent")
@@ -53,3 +57,73 @@ class TestCronWake(TransactionCase):
             self.env["ir.cron"].browse()._notifydb()
             self.assertEqual(self.received(listener), [self.env.cr.dbname])
             self.assertNotEqual(cron_waker._cnx.get_backend_pid(), pid)
+
+
+@tagged("post_install", "-at_install", "crm_ai_agent")
+class TestInboxBurst(TransactionCase):
+    """While messages arrive faster than the burst rate, the inbox pauses before each batch."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.channel = cls.env["crm.ai.channel"].create(
+            {
+                "name": "Burst",
+                "channel_type": "telegram",
+                "telegram_bot_token": "123:burst",
+                "telegram_secret_token": "burst-secret",
+            }
+        )
+        cls.Message = cls.env["crm.ai.message"].sudo()
+        # the check runs on a cursor of its own: in test mode, one on the test's transaction
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
+
+    def store(self, count, prefix):
+        items = [
+            inbound.InboundItem(kind=inbound.KIND_MESSAGE, external_id=f"{prefix}-{i}", sender_id=str(i), text="oi")
+            for i in range(count)
+        ]
+        return self.Message._ai_store_inbound(self.channel, items)
+
+    def test_burst_detection(self):
+        self.env["ir.config_parameter"].set_param("crm_ai_agent.inbox_burst_rate", 40)
+        self.store(19, "slow")
+        self.assertFalse(self.Message._ai_inbound_burst(), "19 messages in half a second: under 40/s")
+        self.store(1, "more")
+        self.assertTrue(self.Message._ai_inbound_burst(), "20 in half a second: 40/s")
+        self.env["ir.config_parameter"].set_param("crm_ai_agent.inbox_burst_rate", 0)
+        self.assertFalse(self.Message._ai_inbound_burst(), "0 turns it off")
+        self.env["ir.config_parameter"].set_param("crm_ai_agent.inbox_burst_rate", 40)
+        self.Message.search([]).write({"next_attempt_at": fields.Datetime.now() - timedelta(seconds=2)})
+        self.assertFalse(self.Message._ai_inbound_burst(), "messages of two seconds ago are no burst")
+        self.store(20, "retry")
+        self.Message.search([("external_id", "like", "retry-%")]).write({"attempts": 1})
+        self.assertFalse(self.Message._ai_inbound_burst(), "retries due now are no burst")
+
+    def test_pause_is_bounded_and_processing_goes_on(self):
+        self.env["ir.config_parameter"].set_param("crm_ai_agent.inbox_burst_rate", 10)
+        self.store(4, "calm")
+        pauses = []
+        self.env.flush_all()
+        with patch.object(crm_ai_message.time, "sleep", pauses.append):
+            self.Message._ai_yield_to_burst()
+        self.assertEqual(pauses, [], "no burst: no pause")
+        self.store(10, "burst")
+        clock = [0.0]
+
+        def sleep(seconds):
+            pauses.append(seconds)
+            clock[0] += seconds
+
+        self.env.flush_all()
+        with (
+            patch.object(crm_ai_message.time, "sleep", sleep),
+            patch.object(crm_ai_message.time, "monotonic", lambda: clock[0]),
+        ):
+            self.Message._cron_process_inbox()
+        self.assertAlmostEqual(sum(pauses), crm_ai_message.BURST_PAUSE)
+        self.assertFalse(
+            self.Message.search_count([("external_id", "like", "calm-%"), ("state", "=", "received")]),
+            "after the pause the batch is processed",
+        )
