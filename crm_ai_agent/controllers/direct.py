@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 import time
+import types
 
 import psycopg2
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
@@ -28,6 +29,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from odoo import api, http
 from odoo.modules.registry import Registry
+from odoo.service import db as service_db
 from odoo.service import model as service_model
 from odoo.tools import config
 
@@ -37,16 +39,35 @@ _logger = logging.getLogger(__name__)
 
 PREFIX = "/crm_ai_agent/webhook/"
 OFF = ("0", "false", "no", "off")
+DB_LIST_TTL = 10.0
 _kept = threading.local()
+_databases = types.SimpleNamespace(names=None, at=0.0)
 
 
 def enabled():
     return str(config.get("crm_ai_agent_webhook_direct", True)).strip().lower() not in OFF
 
 
+def database_names():
+    """The databases Odoo may serve, as ``odoo.http.db_list`` finds them, kept DB_LIST_TTL seconds.
+
+    With a ``dbfilter``, Odoo lists them on a new PostgreSQL connection for every request without
+    a session; a webhook POST never has one. A database created meanwhile is not seen here for a
+    few seconds (its webhooks then go through Odoo), and one dropped meanwhile fails with a 503.
+    """
+    now = time.monotonic()
+    if _databases.names is None or now - _databases.at > DB_LIST_TTL:
+        try:
+            _databases.names = service_db.list_dbs(True)
+        except psycopg2.OperationalError:
+            return []
+        _databases.at = now
+    return _databases.names
+
+
 def registry_of(environ):
     """The loaded, ready registry of the only database this request can address, or None."""
-    dbs = http.db_list(force=True, host=environ.get("HTTP_HOST", ""))
+    dbs = http.db_filter(database_names(), host=environ.get("HTTP_HOST", ""))
     if len(dbs) != 1:
         return None
     try:

@@ -13,7 +13,9 @@ Starts its own server with ``tests/e2e/server.py`` (fresh ``crm_ai_bench_*`` dat
    no row;
 4. malformed JSON (correctly signed) -> 400, no row;
 5. a 4 MB body -> 413, no row;
-6. a burst of messages from several new senders; the cron worker is killed with SIGKILL while it
+6. the idle PostgreSQL connections of the HTTP workers are terminated (a PostgreSQL restart, a
+   pooler or a firewall closing them): the next webhooks are still answered 200 and stored;
+7. a burst of messages from several new senders; the cron worker is killed with SIGKILL while it
    processes them, then the whole server is killed and restarted -> every message processed exactly
    once: one contact and one lead per sender, one chatter message per inbound message.
 
@@ -137,6 +139,27 @@ def people(srv, e164):
 # ----------------------------------------------------------------------
 # checks
 # ----------------------------------------------------------------------
+
+
+def check_lost_connections(srv, checks, run):
+    """Webhooks keep their cursor from one request to the next: losing its connection costs nothing."""
+    warm = [f"wamid.conc.{run}.warm.{i}" for i in range(8)]
+    statuses = [srv.post_webhook(meta_body(wa_text(wamid, br_mobile(5, run), "oi")))[0] for wamid in warm]
+    killed = query(
+        srv,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle' "
+        "AND backend_type = 'client backend' AND application_name NOT LIKE 'crm_ai_e2e%%'",
+    )[0][0]
+    time.sleep(0.5)  # the terminations are asynchronous
+    after = [f"wamid.conc.{run}.reconnect.{i}" for i in range(8)]
+    statuses += [srv.post_webhook(meta_body(wa_text(wamid, br_mobile(5, run), "oi de novo")))[0] for wamid in after]
+    checks.check(
+        f"idle connections of the workers terminated ({killed}), next webhooks -> 200",
+        killed > 0 and statuses == [200] * 16,
+        f"statuses {statuses}",
+    )
+    checks.check("... and stored", rows_for(srv, warm + after) == 16, f"{rows_for(srv, warm + after)} rows")
 
 
 def check_same_sender(srv, checks, run, timeout):
@@ -361,6 +384,7 @@ def main(argv=None):
             check_forged(srv, checks, run)
             check_malformed(srv, checks, run)
             check_too_large(srv, checks)
+            check_lost_connections(srv, checks, run)
             check_same_sender(srv, checks, run, args.process_timeout)
             check_crash(srv, checks, run, args.senders, args.per_sender, args.process_timeout)
     except TimeLimit as exc:
