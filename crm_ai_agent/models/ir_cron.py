@@ -33,6 +33,10 @@ class CronWaker:
             __, info = sql_db.connection_info_for("postgres")
             self._cnx = psycopg2.connect(**info)
             self._cnx.autocommit = True
+            with self._cnx.cursor() as cur:
+                # A NOTIFY commits a transaction of its own: it need not wait for the WAL to be
+                # flushed (a notification is not kept across a PostgreSQL crash anyway).
+                cur.execute("SET synchronous_commit = off")
             self._pid = os.getpid()
         return self._cnx
 
