@@ -40,6 +40,8 @@ _logger = logging.getLogger(__name__)
 PREFIX = "/crm_ai_agent/webhook/"
 OFF = ("0", "false", "no", "off")
 DB_LIST_TTL = 10.0
+SIGNALING_INTERVAL = 0.2
+_signaling_checked = {}
 _kept = threading.local()
 _databases = types.SimpleNamespace(names=None, at=0.0)
 
@@ -153,20 +155,56 @@ def serve(environ):
 
 
 def answer(registry, post, cr):
-    """Check the registry's signaling, then handle the POST in a transaction of its own."""
+    """Handle the POST in a transaction of its own, after the registry's signaling check."""
     try:
-        registry = registry.check_signaling(cr)
+        registry, checked = check_signaling(registry, cr)
         if "crm.ai.message" not in registry:  # uninstalled since this worker loaded it
             cr.rollback()
             return None
+
+        def recheck():
+            # A refusal may come from caches another worker changed since the last check (a
+            # channel just created or re-activated, a secret just rotated): check them now.
+            return (
+                not checked
+                and check_signaling(registry, cr, force=True)[0] is registry
+                and (
+                    registry.registry_sequence,
+                    registry.cache_sequences,
+                )
+                != sequences
+            )
+
+        sequences = (registry.registry_sequence, dict(registry.cache_sequences))
         env = api.Environment(cr, None, {})
-        return service_model.retrying(functools.partial(handle_post, env, post), env)
+        return service_model.retrying(functools.partial(handle_post, env, post, recheck), env)
     except Exception:
         drop_kept_cursor(cr)
         raise
     finally:
         if registry.in_test_mode():
             cr.close()
+
+
+def check_signaling(registry, cr, force=False):
+    """Odoo's registry and cache signaling check, at most every SIGNALING_INTERVAL seconds:
+    ``(registry, checked)``.
+
+    Odoo reads its six signaling sequences at the start of every request, which costs PostgreSQL
+    more than storing the webhook's row. Here the check runs as on any request, but at most every
+    fifth of a second per worker and database, and again before a refusal is answered: a change
+    made in another worker (a channel's secret rotated or the channel archived, a system
+    parameter, a module upgraded) applies to accepted webhooks within that time. Changes made in
+    the same worker apply at once, as its caches are cleared directly.
+    """
+    if registry.in_test_mode():
+        return registry, True
+    now = time.monotonic()
+    if not force and now - _signaling_checked.get(registry.db_name, -SIGNALING_INTERVAL) < SIGNALING_INTERVAL:
+        return registry, False
+    registry = registry.check_signaling(cr)
+    _signaling_checked[registry.db_name] = now
+    return registry, True
 
 
 def kept_cursor(registry):

@@ -37,6 +37,7 @@ class Refused(Exception):
         self.status = status
         self.reason = reason
         self.level = level
+        self.channel_id = None
 
 
 class WebhookPost:
@@ -148,12 +149,25 @@ def store_items(env, channel, provider, raw, payload):
         return Message._ai_store_inbound(channel, items)
 
 
-def handle_post(env, post):
+def handle_post(env, post, recheck=None):
     """Verify, store and answer one webhook POST: ``(status, data)`` of the JSON answer.
 
     Refusals are logged and write nothing; a failure to store answers 503 so that the
-    provider delivers the body again.
+    provider delivers the body again. ``recheck``, when given, is called before a refusal
+    is answered: when it returns True (the caches the request was checked against have just
+    been refreshed), the request is handled once more.
     """
+    status, data, refused = _handle_post(env, post)
+    if refused and recheck is not None and recheck():
+        env.invalidate_all()
+        status, data, refused = _handle_post(env, post)
+    if refused:
+        log_refusal(refused.channel_id, refused.status, refused.reason, post.remote_addr, refused.level)
+    return status, data
+
+
+def _handle_post(env, post):
+    """``(status, data, refused)``: ``refused`` is the :class:`Refused` answered, if any."""
     channel_id = None
     try:
         channel = env["crm.ai.channel"]._ai_webhook_channel(post.token)
@@ -179,11 +193,11 @@ def handle_post(env, post):
         except Exception:
             _logger.exception("crm_ai_agent webhook: could not store the body of channel %s", channel_id)
             env.cr.rollback()
-            return 503, {"ok": False, "error": "temporarily unavailable, retry"}
+            return 503, {"ok": False, "error": "temporarily unavailable, retry"}, None
     except Refused as exc:
-        log_refusal(channel_id, exc.status, exc.reason, post.remote_addr, exc.level)
-        return exc.status, {"ok": False, "error": exc.reason}
-    return 200, {"ok": True, "stored": stored, "duplicates": duplicates}
+        exc.channel_id = channel_id
+        return exc.status, {"ok": False, "error": exc.reason}, exc
+    return 200, {"ok": True, "stored": stored, "duplicates": duplicates}, None
 
 
 class CrmAiWebhookController(http.Controller):

@@ -15,7 +15,10 @@ Starts its own server with ``tests/e2e/server.py`` (fresh ``crm_ai_bench_*`` dat
 5. a 4 MB body -> 413, no row;
 6. the idle PostgreSQL connections of the HTTP workers are terminated (a PostgreSQL restart, a
    pooler or a firewall closing them): the next webhooks are still answered 200 and stored;
-7. a burst of messages from several new senders; the cron worker is killed with SIGKILL while it
+7. the channel's app secret is changed over XML-RPC: webhooks signed with the new secret are stored at
+   once by every worker, those signed with the old one are refused (after the fifth of a second a
+   worker may serve with the caches it checked last);
+8. a burst of messages from several new senders; the cron worker is killed with SIGKILL while it
    processes them, then the whole server is killed and restarted -> every message processed exactly
    once: one contact and one lead per sender, one chatter message per inbound message.
 
@@ -30,6 +33,7 @@ import socket
 import sys
 import threading
 import time
+import xmlrpc.client
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +41,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.e2e.server import (  # noqa: E402
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    APP_SECRET,
     OdooServer,
     br_mobile,
     meta_body,
@@ -160,6 +167,36 @@ def check_lost_connections(srv, checks, run):
         f"statuses {statuses}",
     )
     checks.check("... and stored", rows_for(srv, warm + after) == 16, f"{rows_for(srv, warm + after)} rows")
+
+
+def check_secret_rotation(srv, checks, run):
+    """A secret changed in one worker applies to every worker's webhooks."""
+    common = xmlrpc.client.ServerProxy(srv.url("/xmlrpc/2/common"))
+    uid = common.authenticate(srv.dbname, ADMIN_LOGIN, ADMIN_PASSWORD, {})
+    models = xmlrpc.client.ServerProxy(srv.url("/xmlrpc/2/object"))
+
+    def set_secret(secret):
+        models.execute_kw(
+            srv.dbname, uid, ADMIN_PASSWORD, "crm.ai.channel", "write",
+            [[srv.info["channel_id"]], {"meta_app_secret": secret}],
+        )  # fmt: skip
+
+    def post(tag, count, secret):
+        bodies = [meta_body(wa_text(f"wamid.conc.{run}.{tag}.{i}", br_mobile(6, run), "oi")) for i in range(count)]
+        return [srv.post_webhook(body, secret=secret)[0] for body in bodies]
+
+    new_secret = f"rotated-app-secret-{run}-0123456789abcdef"
+    post("before", 8, APP_SECRET)  # every worker has the channel in its cache
+    set_secret(new_secret)
+    statuses = post("new", 8, new_secret)
+    checks.check("secret changed over XML-RPC: new signatures -> 200 at once", statuses == [200] * 8, f"{statuses}")
+    time.sleep(0.5)
+    statuses = post("old", 8, APP_SECRET)
+    checks.check("... old signatures -> 403", statuses == [403] * 8, f"{statuses}")
+    set_secret(APP_SECRET)
+    time.sleep(0.5)
+    stored = rows_for(srv, [f"wamid.conc.{run}.new.{i}" for i in range(8)])
+    checks.check("... the new ones stored, the old ones not", stored == 8, f"{stored} stored")
 
 
 def check_same_sender(srv, checks, run, timeout):
@@ -385,6 +422,7 @@ def main(argv=None):
             check_malformed(srv, checks, run)
             check_too_large(srv, checks)
             check_lost_connections(srv, checks, run)
+            check_secret_rotation(srv, checks, run)
             check_same_sender(srv, checks, run, args.process_timeout)
             check_crash(srv, checks, run, args.senders, args.per_sender, args.process_timeout)
     except TimeLimit as exc:
