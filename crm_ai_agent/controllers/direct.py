@@ -27,6 +27,7 @@ import psycopg2
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import odoo
 from odoo import api, http
 from odoo.modules.registry import Registry
 from odoo.service import db as service_db
@@ -182,7 +183,7 @@ def answer(registry, post, cr):
         drop_kept_cursor(cr)
         raise
     finally:
-        if registry.in_test_mode():
+        if cr is not getattr(_kept, "cursor", None):
             cr.close()
 
 
@@ -212,9 +213,11 @@ def kept_cursor(registry):
 
     Each POST is one transaction on it (committed or rolled back before the answer), so no
     transaction stays open between requests; keeping the cursor saves borrowing a connection
-    from the pool and resetting it on every request. Under the test runner, a new test cursor.
+    from the pool and resetting it on every request. Only a prefork HTTP worker keeps one (it
+    serves one request at a time, on one thread); the threaded server (``--workers=0``, a new
+    thread per request), the gevent process and the test runner get a new cursor each time.
     """
-    if registry.in_test_mode():
+    if registry.in_test_mode() or not config["workers"] or odoo.evented:
         return registry.cursor()
     cr = getattr(_kept, "cursor", None)
     if cr is not None and (cr.closed or cr.dbname != registry.db_name):
