@@ -24,6 +24,7 @@ import time
 import types
 
 import psycopg2
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -32,14 +33,13 @@ from odoo import api, http
 from odoo.modules.registry import Registry
 from odoo.service import db as service_db
 from odoo.service import model as service_model
-from odoo.tools import config
+from odoo.tools import config, str2bool
 
-from .webhook import WebhookPost, handle_post
+from .webhook import WebhookPost, handle_post, lowercase_headers
 
 _logger = logging.getLogger(__name__)
 
 PREFIX = "/crm_ai_agent/webhook/"
-OFF = ("0", "false", "no", "off")
 DB_LIST_TTL = 10.0
 SIGNALING_INTERVAL = 0.2
 _signaling_checked = {}
@@ -48,7 +48,7 @@ _databases = types.SimpleNamespace(names=None, at=0.0)
 
 
 def enabled():
-    return str(config.get("crm_ai_agent_webhook_direct", True)).strip().lower() not in OFF
+    return str2bool(str(config.get("crm_ai_agent_webhook_direct", True)), True)
 
 
 def database_names():
@@ -113,14 +113,15 @@ def webhook_post(environ, token):
     if config["proxy_mode"] and environ.get("HTTP_X_FORWARDED_HOST"):
         # as odoo.http.Application: trust the proxy's X-Forwarded-* headers (client address)
         ProxyFix(lambda environ, start_response: [])(environ, lambda status, headers: None)
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
     content_type = environ.get("CONTENT_TYPE") or ""
-    if content_type:
-        headers["content-type"] = content_type
-    headers["content-length"] = str(length)
     mimetype = parse_options_header(content_type)[0].lower() if content_type else ""
     return WebhookPost(
-        token, mimetype, length, headers, body_reader(environ["wsgi.input"], length), environ.get("REMOTE_ADDR")
+        token,
+        mimetype,
+        length,
+        lowercase_headers(EnvironHeaders(environ)),
+        body_reader(environ["wsgi.input"], length),
+        environ.get("REMOTE_ADDR"),
     )
 
 
@@ -150,8 +151,8 @@ def serve(environ):
         return answer(registry, post, kept_cursor(registry))
     except (psycopg2.InterfaceError, psycopg2.OperationalError):
         # the kept connection may have been closed meanwhile (PostgreSQL restarted, pool
-        # closed): once more on a new one. A commit that did happen makes this a redelivery.
-        drop_kept_cursor()
+        # closed); answer() dropped it: once more on a new one. A commit that did happen makes
+        # this a redelivery.
         return answer(registry, post, kept_cursor(registry))
 
 
@@ -165,18 +166,13 @@ def answer(registry, post, cr):
 
         def recheck():
             # A refusal may come from caches another worker changed since the last check (a
-            # channel just created or re-activated, a secret just rotated): check them now.
-            return (
-                not checked
-                and check_signaling(registry, cr, force=True)[0] is registry
-                and (
-                    registry.registry_sequence,
-                    registry.cache_sequences,
-                )
-                != sequences
-            )
+            # channel just created or re-activated, a secret just rotated): check them now, and
+            # say whether that cleared any (a reloaded registry serves the next request).
+            if checked:
+                return False
+            before = dict(registry.cache_sequences)
+            return check_signaling(registry, cr, force=True)[0] is registry and registry.cache_sequences != before
 
-        sequences = (registry.registry_sequence, dict(registry.cache_sequences))
         env = api.Environment(cr, None, {})
         return service_model.retrying(functools.partial(handle_post, env, post, recheck), env)
     except Exception:

@@ -116,8 +116,12 @@ def read_body(channel_id):
         return None, reject(channel_id, exc.status, exc.reason, exc.level)
 
 
+def lowercase_headers(headers):
+    return {k.lower(): v for k, v in headers.items()}
+
+
 def request_headers():
-    return {k.lower(): v for k, v in request.httprequest.headers.items()}
+    return lowercase_headers(request.httprequest.headers)
 
 
 def store_items(env, channel, provider, raw, payload):

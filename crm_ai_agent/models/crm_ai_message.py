@@ -291,6 +291,7 @@ class CrmAiMessage(models.Model):
             rate = BURST_RATE
         if rate <= 0:
             return False
+        threshold = (rate + 1) // 2  # messages in half a second
         self.flush_model(["state", "direction", "attempts", "next_attempt_at"])
         now = fields.Datetime.now()
         self.env.cr.execute(
@@ -305,10 +306,10 @@ class CrmAiMessage(models.Model):
                 """,
                 now - timedelta(seconds=0.5),
                 now,
-                (rate + 1) // 2,
+                threshold,
             )
         )
-        return self.env.cr.fetchone()[0] >= (rate + 1) // 2
+        return self.env.cr.fetchone()[0] >= threshold
 
     @api.model
     def _ai_schedule_retries(self):
